@@ -1,0 +1,19 @@
+"""Errors a user can act on. The CLI prints their message on one line and exits with `exit_code`."""
+
+
+class GrowthSimError(Exception):
+    """A failure explained in one line; never shown with a traceback."""
+
+    exit_code = 2
+
+
+class ProfileError(GrowthSimError):
+    """A profile file is malformed; the message names the file and the key."""
+
+
+class DatabaseError(GrowthSimError):
+    """The database cannot be reached or is not in the state a command needs."""
+
+
+class ClusterError(GrowthSimError):
+    """The private PostgreSQL cluster cannot be created, started or stopped."""

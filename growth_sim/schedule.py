@@ -1,0 +1,212 @@
+"""The schedule: a pure function from (profile, scale) to what happens in every simulated hour.
+
+Every stream (a table's inserts, or an operation such as issue updates) has a cumulative count F(t) at each
+whole simulated hour t (t = 0 is week 0). Counts of hour h are F(h + 1) - F(h), so any split of a time range
+sums to the plan of the whole range, and milestones are exact because F equals the scaled growth table there.
+Between milestones F follows the cumulative weight of the daily curve (and weekends).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+import numpy as np
+
+from .errors import GrowthSimError
+from .profile import HOURS_PER_WEEK, Profile, hour_of_label
+
+_RELATIVE_RE = re.compile(r"^\+(\d+)\s*([hdw])$")
+_RELATIVE_HOURS = {"h": 1, "d": 24, "w": HOURS_PER_WEEK}
+
+
+@dataclass(frozen=True)
+class HourPlan:
+    """What one simulated hour does: for each stream, the first ordinal and how many."""
+
+    hour: int
+    start: dict[str, int]
+    count: dict[str, int]
+    size: int  # planned database size in bytes at the end of the hour
+
+
+def scaled(count: float, scale: float) -> int:
+    """A count multiplied by the scale, rounded half up once."""
+    return int(math.floor(count * scale + 0.5))
+
+
+class Schedule:
+    """Cumulative counts of every stream of a profile at a scale."""
+
+    def __init__(self, profile: Profile, scale: float) -> None:
+        if not (scale > 0 and math.isfinite(scale)):
+            raise GrowthSimError(f"--scale must be a positive number, got {scale!r}")
+        self.profile, self.scale = profile, scale
+        self.last_hour = profile.last_hour
+        hours = np.arange(self.last_hour, dtype=np.int64)
+        stamp = profile.start
+        hour_of_day = (hours + stamp.hour) % 24
+        weekday = (hours // 24 + stamp.weekday()) % 7
+        weekend = np.where(weekday >= 5, round(profile.weekend_factor * 100), 100)
+        weights = np.asarray(profile.curve, dtype=np.int64)[hour_of_day] * weekend
+        self._cumw = np.concatenate([[0], np.cumsum(weights)])
+        self._week_weight = int(self._cumw[HOURS_PER_WEEK]) if self.last_hour >= HOURS_PER_WEEK \
+            else int(self._cumw[-1] * HOURS_PER_WEEK // max(self.last_hour, 1))
+        self._milestones = [(m.hour, {k: scaled(v, scale) for k, v in m.counts.items()}, m.size * scale)
+                            for m in profile.milestones]
+        self._derived = {d.name: d for d in profile.derived}
+        self._lagged = {lg.name: lg for lg in profile.lagged}
+        self._lag_share = {lg.name: Fraction(lg.share).limit_denominator(10_000) for lg in profile.lagged}
+        self.streams: tuple[str, ...] = (
+            *profile.milestone_tables, *self._derived, *profile.rates, *self._lagged)
+        self._order_derived()
+
+    def _order_derived(self) -> None:
+        """Refuse derived streams that depend on each other in a circle."""
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: tuple[str, ...]) -> None:
+            if state.get(name) == 2 or name not in self._derived:
+                return
+            if state.get(name) == 1:
+                raise GrowthSimError(f"{self.profile.path}: derived streams form a cycle: {' -> '.join(path)}")
+            state[name] = 1
+            for per in self._derived[name].per:
+                visit(per, (*path, per))
+            state[name] = 2
+
+        for name in self._derived:
+            visit(name, (name,))
+
+    # -- cumulative counts -------------------------------------------------------------------------------
+    def initial(self, stream: str) -> int:
+        """Rows of a stream in the initial dataset (hour 0)."""
+        return int(self.cumulative(stream, np.array([0]))[0])
+
+    def cumulative(self, stream: str, t: np.ndarray) -> np.ndarray:
+        """F(t): how many of `stream` exist (were done) by simulated hour t; t may be negative (history)."""
+        t = np.asarray(t, dtype=np.int64)
+        if np.any(t > self.last_hour):
+            raise GrowthSimError(f"hour {int(t.max())} is past the profile's last milestone")
+        past = t < 0
+        tc = np.clip(t, 0, self.last_hour)
+        if stream in self.profile.milestone_tables:
+            out = self._interpolate(lambda counts: counts[stream], tc)
+        elif stream in self._derived:
+            d = self._derived[stream]
+            growth = sum(self.cumulative(p, tc) - self.cumulative(p, np.zeros(1, np.int64)) for p in d.per)
+            out = scaled(d.initial, self.scale) + np.floor(growth * d.ratio + 0.5).astype(np.int64)
+        elif stream in self.profile.rates:
+            rate = scaled(self.profile.rates[stream], self.scale)
+            out = (rate * self._cumw[tc] * 2 + self._week_weight) // (2 * self._week_weight)
+        elif stream in self._lagged:
+            lg, share = self._lagged[stream], self._lag_share[stream]
+            return self.cumulative(lg.of, t - lg.delay_hours) * share.numerator // share.denominator
+        else:
+            raise KeyError(f"unknown stream {stream!r}")
+        if past.any():
+            out = np.where(past, self._history(stream, t), out)
+        return out
+
+    def _history(self, stream: str, t: np.ndarray) -> np.ndarray:
+        """Before week 0 the initial rows of a stream were created evenly over its history window."""
+        initial = self.initial(stream) if stream not in self._lagged else 0
+        days = self._derived[stream].history_days if stream in self._derived else self.profile.history_days
+        window = days * 24
+        return np.floor(initial * np.clip(1 + t / window, 0, 1)).astype(np.int64)
+
+    def _interpolate(self, pick, t: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(t)
+        for (ha, ca, _), (hb, cb, _) in zip(self._milestones, self._milestones[1:], strict=False):
+            inside = (t >= ha) & (t <= hb)
+            wa, wb = self._cumw[ha], self._cumw[hb]
+            a, b = pick(ca), pick(cb)
+            num = (b - a) * (self._cumw[t[inside]] - wa) * 2 + (wb - wa)
+            out[inside] = a + num // (2 * (wb - wa))
+        return out
+
+    def size(self, t: np.ndarray) -> np.ndarray:
+        """Planned database size in bytes at simulated hour t."""
+        t = np.asarray(t, dtype=np.int64)
+        out = np.zeros(t.shape, dtype=np.float64)
+        for (ha, _, sa), (hb, _, sb) in zip(self._milestones, self._milestones[1:], strict=False):
+            inside = (t >= ha) & (t <= hb)
+            wa, wb = self._cumw[ha], self._cumw[hb]
+            out[inside] = sa + (sb - sa) * (self._cumw[t[inside]] - wa) / (wb - wa)
+        return out.astype(np.int64)
+
+    def lagged_rows(self, stream: str, first: int, stop: int) -> np.ndarray:
+        """Ordinals (in the `of` stream) of the lagged operations with indices [first, stop)."""
+        share = self._lag_share[stream]
+        k = np.arange(first, stop, dtype=np.int64)
+        # The k-th acted-on row is the smallest n with floor((n + 1) * share) > k.
+        return -((-(k + 1) * share.denominator) // share.numerator) - 1
+
+    # -- plans -----------------------------------------------------------------------------------------
+    def hours(self, start: int, stop: int) -> Iterator[HourPlan]:
+        """Plans of the hours in [start, stop)."""
+        if not 0 <= start <= stop <= self.last_hour:
+            raise GrowthSimError(f"hours {start}..{stop} are outside the profile (0..{self.last_hour})")
+        t = np.arange(start, stop + 1, dtype=np.int64)
+        cum = {s: self.cumulative(s, t) for s in self.streams}
+        sizes = self.size(t)
+        for i, hour in enumerate(range(start, stop)):
+            yield HourPlan(
+                hour=hour,
+                start={s: int(c[i]) for s, c in cum.items()},
+                count={s: int(c[i + 1] - c[i]) for s, c in cum.items()},
+                size=int(sizes[i + 1]),
+            )
+
+    def totals(self, start: int, stop: int) -> dict[str, int]:
+        """How many of each stream happen in [start, stop)."""
+        t = np.array([start, stop], dtype=np.int64)
+        return {s: int(np.diff(self.cumulative(s, t))[0]) for s in self.streams}
+
+    def rows(self, table: str, t: int) -> int:
+        """Rows a table holds at hour t according to the plan (inserts minus deletes)."""
+        at = np.array([t], dtype=np.int64)
+        n = int(self.cumulative(table, at)[0])
+        for lg in self._lagged.values():
+            if lg.kind == "delete" and lg.of == table:
+                n -= int(self.cumulative(lg.name, at)[0])
+        return n
+
+    def time_of(self, hour: float) -> datetime:
+        """The simulated timestamp of a (fractional) simulated hour."""
+        return self.profile.start + timedelta(hours=hour)
+
+    def resolve_target(self, text: str, current: int) -> int:
+        """The simulated hour named by a target: ``initial``, ``week-N``, ``+3d``/``+12h``, or an ISO time."""
+        text = text.strip()
+        hour = hour_of_label(text)
+        if hour is None and (match := _RELATIVE_RE.match(text)):
+            hour = current + int(match.group(1)) * _RELATIVE_HOURS[match.group(2)]
+        if hour is None:
+            try:
+                stamp = datetime.fromisoformat(text)
+            except ValueError:
+                raise GrowthSimError(
+                    f"target {text!r} not understood: write initial, week-N, +3d, +12h or an ISO time "
+                    f"such as {self.time_of(HOURS_PER_WEEK).isoformat()}") from None
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=self.profile.start.tzinfo)
+            seconds = (stamp - self.profile.start).total_seconds()
+            if seconds % 3600:
+                raise GrowthSimError(f"target {text!r} must fall on a whole hour of simulated time")
+            hour = int(seconds // 3600)
+        if hour < current:
+            raise GrowthSimError(
+                f"target {text!r} (hour {hour}) is before the database's simulated clock (hour {current}, "
+                f"{self.time_of(current):%Y-%m-%d %H:%M}); growth-sim only moves forward")
+        if hour > self.last_hour:
+            raise GrowthSimError(
+                f"target {text!r} is past the profile's last milestone "
+                f"({self.profile.milestones[-1].label}); to keep growing past it use `growth-sim steady`")
+        if hour < 0:
+            raise GrowthSimError(f"target {text!r} is before week 0 ({self.time_of(0):%Y-%m-%d})")
+        return hour

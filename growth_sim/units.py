@@ -1,0 +1,74 @@
+"""Parsing and printing of sizes, durations and rates ("10 GiB", "+3d", "10GiB/week")."""
+
+from __future__ import annotations
+
+import math
+import re
+
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+    "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40,
+}
+_DURATION_UNITS = {
+    "s": 1, "sec": 1, "second": 1, "seconds": 1,
+    "m": 60, "min": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hour": 3600, "hours": 3600,
+    "d": 86400, "day": 86400, "days": 86400,
+    "w": 604800, "week": 604800, "weeks": 604800,
+}
+_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
+_SIZE_RE = re.compile(rf"^\s*{_NUMBER}\s*([a-zA-Z]*)\s*$")
+_DURATION_RE = re.compile(rf"^\s*{_NUMBER}\s*([a-zA-Z]+)\s*$")
+
+
+def parse_size(text: str | int | float) -> int:
+    """Bytes in a size such as ``"10 GiB"``, ``"10GB"``, ``"1.5TB"`` or a plain number of bytes.
+
+    Decimal units (kB, MB, GB, TB) are powers of 1000, binary ones (KiB, MiB, GiB, TiB) powers of 1024.
+    """
+    if isinstance(text, bool):
+        raise ValueError(f"{text!r} is not a size")
+    if isinstance(text, int | float):
+        if not math.isfinite(text) or text < 0:
+            raise ValueError(f"{text!r} is not a size: it must be a non-negative number of bytes")
+        return int(text)
+    match = _SIZE_RE.match(text)
+    unit = match.group(2).lower() if match else ""
+    if not match or (unit and unit not in _SIZE_UNITS):
+        raise ValueError(
+            f"{text!r} is not a size: write a number and a unit such as 512MiB, 10 GiB, 10GB or 1.5TB"
+        )
+    return int(round(float(match.group(1)) * _SIZE_UNITS.get(unit, 1)))
+
+
+def format_size(n: float) -> str:
+    """Human size with binary units, e.g. ``10.0 GiB``."""
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{sign}{n:.0f} {unit}" if unit == "B" else f"{sign}{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``"90s"``, ``"10m"``, ``"8h"``, ``"3d"`` or ``"1 week"``."""
+    match = _DURATION_RE.match(text)
+    if not match or match.group(2).lower() not in _DURATION_UNITS:
+        raise ValueError(f"{text!r} is not a duration: write a number and a unit such as 90s, 10m, 8h, 3d or 1w")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
+
+
+def parse_rate(text: str) -> float:
+    """Bytes per second in a rate such as ``"10GiB/week"``, ``"1.5GB/day"``, ``"200MiB/h"``, ``"500KB/s"``."""
+    size, sep, period = text.partition("/")
+    if not sep:
+        raise ValueError(f"{text!r} is not a rate: write a size per period such as 10GiB/week or 200MiB/h")
+    period = period.strip()
+    seconds = parse_duration(period if period[:1].isdigit() else f"1{period}")
+    if seconds <= 0:
+        raise ValueError(f"{text!r} is not a rate: the period must be longer than zero")
+    return parse_size(size) / seconds

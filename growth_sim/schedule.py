@@ -58,6 +58,9 @@ class Schedule:
             else int(self._cumw[-1] * HOURS_PER_WEEK // max(self.last_hour, 1))
         self._milestones = [(m.hour, {k: scaled(v, scale) for k, v in m.counts.items()}, m.size * scale)
                             for m in profile.milestones]
+        biggest = max(*self._milestones[-1][1].values(), *(scaled(r, scale) for r in profile.rates.values()))
+        if biggest * int(self._cumw[-1]) * 2 >= 2**62:
+            raise GrowthSimError(f"--scale {scale:g} is too large for profile {profile.name!r}")
         self._derived = {d.name: d for d in profile.derived}
         self._lagged = {lg.name: lg for lg in profile.lagged}
         self._lag_share = {lg.name: Fraction(lg.share).limit_denominator(10_000) for lg in profile.lagged}
@@ -73,7 +76,8 @@ class Schedule:
             if state.get(name) == 2 or name not in self._derived:
                 return
             if state.get(name) == 1:
-                raise GrowthSimError(f"{self.profile.path}: derived streams form a cycle: {' -> '.join(path)}")
+                raise GrowthSimError(
+                    f"{self.profile.path}: derived streams form a cycle: {' -> '.join(path)}")
             state[name] = 1
             for per in self._derived[name].per:
                 visit(per, (*path, per))
@@ -98,6 +102,9 @@ class Schedule:
             out = self._interpolate(lambda counts: counts[stream], tc)
         elif stream in self._derived:
             d = self._derived[stream]
+            if d.proportional:
+                ratio = self.ratio(stream)
+                return -((-self.cumulative(d.per[0], t) * ratio.numerator) // ratio.denominator)
             growth = sum(self.cumulative(p, tc) - self.cumulative(p, np.zeros(1, np.int64)) for p in d.per)
             out = scaled(d.initial, self.scale) + np.floor(growth * d.ratio + 0.5).astype(np.int64)
         elif stream in self.profile.rates:
@@ -111,6 +118,18 @@ class Schedule:
         if past.any():
             out = np.where(past, self._history(stream, t), out)
         return out
+
+    def ratio(self, stream: str) -> Fraction:
+        """The ratio of a proportional derived stream as an exact fraction."""
+        return Fraction(self._derived[stream].ratio).limit_denominator(10_000)
+
+    def parents(self, stream: str, ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For rows of a proportional stream: the parent row and the row's slot among its siblings."""
+        ratio = self.ratio(stream)
+        m = np.asarray(ordinals, dtype=np.int64)
+        parent = m * ratio.denominator // ratio.numerator
+        first = -((-parent * ratio.numerator) // ratio.denominator)
+        return parent, m - first
 
     def _history(self, stream: str, t: np.ndarray) -> np.ndarray:
         """Before week 0 the initial rows of a stream were created evenly over its history window."""
@@ -145,6 +164,51 @@ class Schedule:
         k = np.arange(first, stop, dtype=np.int64)
         # The k-th acted-on row is the smallest n with floor((n + 1) * share) > k.
         return -((-(k + 1) * share.denominator) // share.numerator) - 1
+
+    # -- ordinals in time -------------------------------------------------------------------------------
+    def _full(self, stream: str) -> np.ndarray:
+        """F(t) for every whole hour 0..last_hour (cached)."""
+        cache = self.__dict__.setdefault("_full_cache", {})
+        if stream not in cache:
+            cache[stream] = self.cumulative(stream, np.arange(self.last_hour + 1, dtype=np.int64))
+        return cache[stream]
+
+    def _window(self, stream: str) -> float:
+        days = self._derived[stream].history_days if stream in self._derived else self.profile.history_days
+        return days * 24.0
+
+    def ordinal_hours(self, stream: str, ordinals: np.ndarray) -> np.ndarray:
+        """When row `ordinal` of a stream happens, in fractional simulated hours (negative: history).
+
+        Rows of an hour are spread evenly through it in ordinal order; initial rows evenly through the
+        stream's history window before week 0.
+        """
+        full = self._full(stream)
+        o = np.asarray(ordinals, dtype=np.int64)
+        n0 = int(full[0])
+        out = np.empty(o.shape, dtype=np.float64)
+        hist = o < n0
+        out[hist] = -self._window(stream) * (1.0 - (o[hist] + 0.5) / max(n0, 1))
+        live = ~hist
+        h = np.searchsorted(full, o[live], side="right") - 1
+        h = np.clip(h, 0, self.last_hour - 1)
+        count = np.maximum(full[h + 1] - full[h], 1)
+        out[live] = h + (o[live] - full[h] + 0.5) / count
+        return out
+
+    def count_before(self, stream: str, hours: np.ndarray) -> np.ndarray:
+        """How many rows of a stream happened before each (fractional) simulated hour."""
+        full = self._full(stream)
+        t = np.asarray(hours, dtype=np.float64)
+        n0 = int(full[0])
+        out = np.empty(t.shape, dtype=np.int64)
+        hist = t < 0
+        out[hist] = np.clip(np.ceil(n0 * (1 + t[hist] / self._window(stream)) - 0.5 - 1e-7), 0, n0)
+        live = ~hist
+        h = np.clip(np.floor(t[live]).astype(np.int64), 0, self.last_hour - 1)
+        count = full[h + 1] - full[h]
+        out[live] = full[h] + np.clip(np.ceil((t[live] - h) * count - 0.5 - 1e-7), 0, count)
+        return out
 
     # -- plans -----------------------------------------------------------------------------------------
     def hours(self, start: int, stop: int) -> Iterator[HourPlan]:

@@ -1,7 +1,23 @@
 """The TaskPilot issue tracker: schema, row generators and update/delete operations."""
 
+from __future__ import annotations
+
 TABLES = frozenset({
     "organizations", "users", "teams", "team_members", "projects", "cycles", "labels", "issues",
     "issue_labels", "issue_links", "comments", "attachments", "activity_log", "notifications", "webhooks",
     "api_tokens", "sla_policies", "sla_status", "webhook_deliveries", "recurring_issue_configs",
 })
+
+
+def build_schema_sql() -> str:
+    """The application's DDL."""
+    from ...resources import data_dir
+
+    return (data_dir("schema") / "taskpilot.sql").read_text()
+
+
+def build(schedule, seed: int):
+    """The model object the engine drives (see `growth_sim.models.Model`)."""
+    from .model import TaskPilot
+
+    return TaskPilot(schedule, seed)

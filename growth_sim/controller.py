@@ -1,0 +1,79 @@
+"""Closed loop: steer row widths and payload bytes toward the planned size, and VACUUM toward the bloat band.
+
+The controller's state lives in the ledger's run row (``state``) and is committed with each unit, so a resumed
+run steers exactly as an uninterrupted one would from the same measurements.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .profile import Profile
+
+_FACTOR_STEP = (0.5, 2.0)
+_FACTOR_RANGE = (0.02, 50.0)
+_LOGNORMAL_MEAN = math.exp(0.5 ** 2 / 2)  # mean / median of the preview size distribution (sigma 0.5)
+
+
+@dataclass
+class SizeController:
+    """Width factors per table (calibrated during the initial load) and the payload knob's share."""
+
+    factors: dict[str, float]
+    other_ratio: float = 0.5  # measured growth not due to the knob / planned growth (moving average)
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SizeController:
+        return cls(dict(state.get("factors", {})), float(state.get("other_ratio", 0.5)))
+
+    def to_state(self) -> dict[str, Any]:
+        return {"factors": self.factors, "other_ratio": self.other_ratio}
+
+    def calibrate(self, table: str, bytes_per_row: int, rows_before: int, size_before: int, rows_after: int,
+                  size_after: int, rows_total: int) -> None:
+        """After a chunk of the initial load: aim the remaining rows at the table's bytes per row."""
+        chunk_rows = rows_after - rows_before
+        remaining = rows_total - rows_after
+        if chunk_rows <= 0 or remaining <= 0:
+            return
+        per_row = max(1.0, (size_after - size_before) / chunk_rows)
+        need = max(1.0, (bytes_per_row * rows_total - size_after) / remaining)
+        step = min(max(need / per_row, _FACTOR_STEP[0]), _FACTOR_STEP[1])
+        factor = self.factors.get(table, 1.0) * step
+        self.factors[table] = min(max(factor, _FACTOR_RANGE[0]), _FACTOR_RANGE[1])
+
+    def knob_median(self, planned_size: int, size_now: int, planned_growth: float, count: int,
+                    upper: int) -> int:
+        """Median payload bytes per knob row that brings the database to `planned_size`."""
+        if count <= 0:
+            return 0
+        expected_other = self.other_ratio * max(planned_growth, 0.0)
+        deficit = planned_size - size_now - expected_other
+        per_row = min(max(deficit / count, 0.0), float(upper))
+        return int(per_row / _LOGNORMAL_MEAN)
+
+    def observe(self, planned_growth: float, measured_growth: int, knob_bytes: int) -> None:
+        """Learn how much of the planned growth the other sources make."""
+        if planned_growth <= 0:
+            return
+        observed = max(0.0, (measured_growth - knob_bytes) / planned_growth)
+        self.other_ratio = 0.7 * self.other_ratio + 0.3 * min(observed, 5.0)
+
+
+def preview_mean(median: int) -> int:
+    """Expected payload bytes per knob row for a median."""
+    return int(median * _LOGNORMAL_MEAN)
+
+
+def wants_vacuum(profile: Profile, table: str, bloat_percent: float, hour: int, target_hour: int) -> bool:
+    """Emulated autovacuum in simulated time: vacuum a table whose bloat passed its set point.
+
+    In the profile's quiet hours before a target nothing is vacuumed, so the run ends with tables that
+    need VACUUM, as a busy database does.
+    """
+    policy = profile.bloat.get(table)
+    if policy is None or hour >= target_hour - profile.vacuum_quiet_hours:
+        return False
+    return bloat_percent > policy.target

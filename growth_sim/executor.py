@@ -1,0 +1,268 @@
+"""`growth-sim advance`: run the schedule's units against the database, exactly once each.
+
+A unit (a chunk of the initial dataset, or one simulated hour) commits together with its ledger row. After
+each unit the size is measured and the controller adjusts the next one; every `vacuum.check_every_hours`
+the hot tables' bloat is measured with pgstattuple and VACUUM is emulated in simulated time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from . import ledger, measure
+from .connect import connect
+from .controller import SizeController, preview_mean, wants_vacuum
+from .errors import DatabaseError, GrowthSimError
+from .models import model_module
+from .models.taskpilot.rows import Widths
+from .profile import Profile, load_profile
+from .schedule import Schedule
+
+INITIAL_CHUNK_ROWS = 20_000
+INITIAL_CHUNKS = 10  # at least this many chunks per table, so that widths can be calibrated
+
+
+class Interrupted(GrowthSimError):
+    """Ctrl-C or SIGTERM: the current unit was rolled back; the ledger says where to resume."""
+
+    exit_code = 130
+
+
+@dataclass
+class Progress:
+    """What a run reports to its caller (the CLI draws a progress bar from it)."""
+
+    phase: str
+    done: int
+    total: int
+    hour: int | None
+    rows: int
+    bytes: int
+    elapsed: float
+
+
+@dataclass
+class AdvanceResult:
+    """The summary of an advance."""
+
+    start_hour: int | None
+    end_hour: int
+    units: int
+    rows_written: int
+    seconds: float
+    db_size: int
+    planned_size: int
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Run:
+    """An open growth run on one database connection."""
+
+    def __init__(self, dsn: str) -> None:
+        self.conn = connect(dsn, autocommit=True)  # units are explicit transactions
+        self.conn.execute("SET application_name = 'growth-sim'")
+        self.run = ledger.load(self.conn)
+        self.profile = _profile_of(self.run)
+        self.schedule = Schedule(self.profile, self.run.scale)
+        self.model = model_module(self.profile.model).build(self.schedule, self.run.seed)
+        self.size = SizeController.from_state(self.run.state)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- bookkeeping ---------------------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {**self.run.state, **self.size.to_state()}
+
+    def _widths(self, preview_median: int = 0) -> Widths:
+        return Widths(self.size.factors, preview_median)
+
+    def _set_clock(self, hour: float) -> None:
+        self.conn.execute("SELECT set_config('growth_sim.now', %s, true)",
+                          (self.schedule.time_of(hour).isoformat(),))
+
+    def _autovacuum(self, enabled: bool) -> None:
+        """Real autovacuum runs on wall-clock time; it is held off while the run emulates it."""
+        with self.conn.transaction():
+            for table in sorted(self.profile.bloat):
+                action = "RESET (autovacuum_enabled)" if enabled else "SET (autovacuum_enabled = false)"
+                self.conn.execute(sql.SQL("ALTER TABLE {} " + action).format(sql.Identifier(table)))
+
+    # -- the initial dataset --------------------------------------------------------------------------------
+    def initial_units(self) -> list[tuple[str, str | None, int, int]]:
+        """(unit name, stream, first, stop) of the initial load; the payload knob goes last."""
+        order = [s for s in self.model.insert_order if s != self.model.size_knob] + [self.model.size_knob]
+        units: list[tuple[str, str | None, int, int]] = [("initial/reference", None, 0, 0)]
+        for stream in order:
+            total = self.schedule.initial(stream)
+            chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
+            for k, first in enumerate(range(0, total, chunk)):
+                units.append((f"initial/{stream}/{k:05d}", stream, first, min(total, first + chunk)))
+        return units
+
+    def load_initial(self, report: Callable[[Progress], None]) -> int:
+        units = self.initial_units()
+        done = ledger.done_units(self.conn, "initial/")
+        started, written = time.monotonic(), 0
+        for n, (unit, stream, first, stop) in enumerate(units):
+            if unit in done:
+                continue
+            t0 = time.monotonic()
+            with self.conn.transaction():
+                self._set_clock(0)
+                if stream is None:
+                    batches = self.model.reference_batches()
+                    for batch in batches:
+                        batch.write(self.conn)
+                    rows = {b.table: b.rows for b in batches}
+                else:
+                    rows = {stream: stop - first}
+                    self._initial_chunk(stream, first, stop)
+                last = n == len(units) - 1
+                ledger.record_unit(self.conn, unit, None, rows, time.monotonic() - t0,
+                                   clock_hour=0 if last else None, state=self._state())
+            written += sum(rows.values())
+            report(Progress("initial", n + 1, len(units), None, written, 0, time.monotonic() - started))
+        return written
+
+    def _initial_chunk(self, stream: str, first: int, stop: int) -> None:
+        width = self.profile.widths.get(stream)
+        if stream == self.model.size_knob:
+            total = self.schedule.initial(stream)
+            median = self.size.knob_median(int(self.schedule.size(np.array([0]))[0]),
+                                           measure.database_size(self.conn), 0.0, total - first,
+                                           width.preview_max if width else 0)
+            self.model.insert_batch(stream, first, stop, self._widths(median)).write(self.conn)
+            return
+        before = measure.relation_size(self.conn, stream)
+        self.model.insert_batch(stream, first, stop, self._widths()).write(self.conn)
+        if width is not None and width.bytes_per_row:
+            after = measure.relation_size(self.conn, stream)
+            self.size.calibrate(stream, width.bytes_per_row, first, before, stop, after,
+                                self.schedule.initial(stream))
+
+    # -- simulated hours -----------------------------------------------------------------------------------
+    def run_hours(self, target: int, report: Callable[[Progress], None]) -> tuple[int, int]:
+        start = self.run_clock()
+        started, written, written_bytes = time.monotonic(), 0, 0
+        size_now = measure.database_size(self.conn)
+        for plan in self.schedule.hours(start, target):
+            t0 = time.monotonic()
+            planned_growth = float(plan.size - self.schedule.size(np.array([plan.hour]))[0])
+            knob = self.model.size_knob
+            width = self.profile.widths.get(knob)
+            median = self.size.knob_median(plan.size, size_now, planned_growth, plan.count.get(knob, 0),
+                                           width.preview_max if width else 0)
+            with self.conn.transaction():
+                self._set_clock(plan.hour + 1)
+                for stream in self.model.insert_order:
+                    if plan.count.get(stream):
+                        first = plan.start[stream]
+                        self.model.insert_batch(stream, first, first + plan.count[stream],
+                                                self._widths(median)).write(self.conn)
+                for op in self.model.hour_operations(plan):
+                    self._set_clock(op.hour)
+                    self.conn.execute(op.sql, op.params)
+                size_after = measure.database_size(self.conn)
+                knob_bytes = preview_mean(median) * plan.count.get(knob, 0)
+                self.size.observe(planned_growth, size_after - size_now, knob_bytes)
+                counts = {k: v for k, v in plan.count.items() if v}
+                ledger.record_unit(self.conn, f"hour/{plan.hour:05d}", plan.hour, counts, time.monotonic() - t0,
+                                   clock_hour=plan.hour + 1, state=self._state())
+            written += sum(counts.values())
+            written_bytes += size_after - size_now
+            size_now = size_after
+            hour = plan.hour + 1
+            if hour % self.profile.vacuum_check_hours == 0 or hour == target:
+                size_now = self.check(hour, target)
+            report(Progress("hours", hour - start, target - start, hour, written, written_bytes,
+                            time.monotonic() - started))
+        return written, written_bytes
+
+    def run_clock(self) -> int:
+        clock = self.conn.execute("SELECT clock_hour FROM growth_sim.run").fetchone()[0]
+        return int(clock or 0)
+
+    def check(self, hour: int, target: int) -> int:
+        """Measure sizes and bloat, emulate VACUUM, record the measurement; returns the database size."""
+        tables = sorted(self.model.tables)
+        sizes = measure.table_sizes(self.conn, tables)
+        vacuumed = []
+        for table in sorted(self.profile.bloat):
+            b = measure.bloat(self.conn, table)
+            sizes[table].update(b)
+            if wants_vacuum(self.profile, table, b["bloat_percent"], hour, target):
+                vacuumed.append(table)
+        for table in vacuumed:
+            self.vacuum(table)
+            sizes[table]["vacuumed"] = True
+        db_size = measure.database_size(self.conn)
+        with self.conn.transaction():
+            ledger.record_measurement(self.conn, hour, db_size, int(self.schedule.size(np.array([hour]))[0]),
+                                      sizes)
+        return db_size
+
+    def vacuum(self, table: str) -> None:
+        self.conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
+
+    def summary(self, start: int | None, units: int, rows: int, seconds: float) -> AdvanceResult:
+        hour = self.run_clock()
+        tables = measure.table_sizes(self.conn, sorted(self.model.tables))
+        for table, info in tables.items():
+            info["rows"] = self.conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+                                             ).fetchone()[0]
+            if table in self.schedule.streams:
+                info["planned_rows"] = self.schedule.rows(table, hour)
+        for table in self.profile.bloat:
+            tables[table].update(measure.bloat(self.conn, table))
+        db_size = measure.database_size(self.conn)
+        return AdvanceResult(start, hour, units, rows, seconds, db_size,
+                             int(self.schedule.size(np.array([hour]))[0]), tables)
+
+
+def _profile_of(run: ledger.Run) -> Profile:
+    profile = load_profile(run.profile)
+    if profile.content_hash != run.profile_hash:
+        raise DatabaseError(
+            f"profile {run.profile!r} ({profile.path}) changed since this database was initialised; "
+            "restore it, or start a new database with `growth-sim init --force`")
+    return profile
+
+
+def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p: None) -> AdvanceResult:
+    """Grow the database to `target` (``initial``, ``week-N``, ``+3d``, an ISO time)."""
+    run = Run(dsn)
+    try:
+        start = run.run.clock_hour
+        target_hour = run.schedule.resolve_target(target, start or 0)
+        ledger.acquire_lock(run.conn)
+        started = time.monotonic()
+        run._autovacuum(False)
+        rows = 0
+        try:
+            if start is None:
+                rows += run.load_initial(report)
+                run.check(0, target_hour)
+            written, _ = run.run_hours(target_hour, report)
+            rows += written
+        except KeyboardInterrupt:
+            hour = run.run_clock()
+            raise Interrupted(f"interrupted; the database is consistent at simulated hour {hour} "
+                              f"({run.schedule.time_of(hour):%Y-%m-%d %H:%M}); run the same command to resume") from None
+        finally:
+            if not run.conn.closed and not run.conn.broken:
+                run._autovacuum(True)
+        units = (target_hour - (start or 0)) + (len(run.initial_units()) if start is None else 0)
+        return run.summary(start, units, rows, time.monotonic() - started)
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(f"lost the database connection: {exc}; run the same command to resume") from None
+    finally:
+        run.close()

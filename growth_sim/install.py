@@ -1,0 +1,92 @@
+"""`growth-sim init`: create the target database, the application schema and the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from . import __version__, ledger
+from .connect import connect, describe, ensure_database
+from .errors import DatabaseError
+from .models import model_module
+from .profile import Profile
+
+EXTENSIONS = ("pgstattuple", "pg_stat_statements")
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What `initialise` did: ``created``, ``unchanged`` or ``replaced``."""
+
+    action: str
+    database_created: bool
+
+
+def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bool = False) -> InitResult:
+    """Make the database ready to grow; a no-op when it already holds the same settings.
+
+    Refuses a database initialised with other settings (unless `force`) and one that holds tables growth-sim
+    did not create.
+    """
+    created_db = ensure_database(dsn)
+    wanted = ledger.Run(profile=profile.name, profile_hash=profile.content_hash, model=profile.model,
+                        seed=seed, scale=scale, version=__version__)
+    with connect(dsn) as conn:
+        if ledger.exists(conn):
+            current = ledger.load(conn)
+            differences = _differences(current, wanted)
+            if not differences:
+                return InitResult("unchanged", created_db)
+            if not force:
+                raise DatabaseError(
+                    f"{describe(dsn)} is already initialised with other settings ({'; '.join(differences)}); "
+                    "use the same settings, another database, or --force to drop its data and start over")
+            ledger.acquire_lock(conn)
+            _drop_everything(conn, profile)
+            action = "replaced"
+        else:
+            foreign = _foreign_tables(conn)
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+                raise DatabaseError(
+                    f"{describe(dsn)} holds {len(foreign)} table(s) growth-sim did not create ({shown}); "
+                    "growth-sim only writes to an empty database or one it initialised: create a new database")
+            action = "created"
+        with conn.transaction():
+            for name in EXTENSIONS:
+                try:
+                    with conn.transaction():
+                        conn.execute(f"CREATE EXTENSION IF NOT EXISTS {name}")
+                except psycopg.Error as exc:
+                    raise DatabaseError(f"cannot create extension {name}: {exc.diag.message_primary}") from None
+            conn.execute(model_module(profile.model).build_schema_sql())
+            ledger.create(conn, wanted)
+    return InitResult(action, created_db)
+
+
+def _differences(current: ledger.Run, wanted: ledger.Run) -> list[str]:
+    out = []
+    for name in ("profile", "profile_hash", "seed", "scale"):
+        a, b = getattr(current, name), getattr(wanted, name)
+        if a != b:
+            label = "profile contents" if name == "profile_hash" else name
+            out.append(f"{label}: has {str(a)[:12]}, asked {str(b)[:12]}")
+    return out
+
+
+def _foreign_tables(conn: psycopg.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        " AND n.nspname NOT LIKE 'pg_toast%%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid"
+        " AND d.deptype = 'e') ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def _drop_everything(conn: psycopg.Connection, profile: Profile) -> None:
+    """Drop the application schema and the ledger of a database growth-sim initialised (for --force)."""
+    with conn.transaction():
+        conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")

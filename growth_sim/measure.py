@@ -1,0 +1,46 @@
+"""Measurements taken on the server: sizes from the catalog, bloat from pgstattuple."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+APPROX_ABOVE_PAGES = 131_072  # 1 GiB: larger heaps are measured with pgstattuple_approx
+
+
+def database_size(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
+
+def relation_size(conn: psycopg.Connection, table: str) -> int:
+    return conn.execute("SELECT pg_total_relation_size(%s::regclass)", (table,)).fetchone()[0]
+
+
+def table_sizes(conn: psycopg.Connection, tables: list[str]) -> dict[str, dict[str, int]]:
+    """Heap, index and TOAST bytes (and live/dead tuple statistics) of each table."""
+    rows = conn.execute(
+        """SELECT c.relname, pg_relation_size(c.oid), pg_indexes_size(c.oid),
+                  coalesce(pg_total_relation_size(c.reltoastrelid), 0), pg_total_relation_size(c.oid),
+                  coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0)
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+           WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%s)""", (tables,)).fetchall()
+    return {name: {"heap": heap, "indexes": idx, "toast": toast, "total": total, "live": live, "dead": dead}
+            for name, heap, idx, toast, total, live, dead in rows}
+
+
+def bloat(conn: psycopg.Connection, table: str) -> dict[str, Any]:
+    """Dead tuples + free space as a percentage of the heap, from pgstattuple (approximate when huge)."""
+    pages = conn.execute("SELECT relpages FROM pg_class WHERE oid = %s::regclass", (table,)).fetchone()[0]
+    if pages > APPROX_ABOVE_PAGES:
+        row = conn.execute("SELECT table_len, dead_tuple_percent, approx_free_percent FROM "
+                           "pgstattuple_approx(%s::regclass)", (table,)).fetchone()
+        method = "pgstattuple_approx"
+    else:
+        row = conn.execute("SELECT table_len, dead_tuple_percent, free_percent FROM pgstattuple(%s::regclass)",
+                           (table,)).fetchone()
+        method = "pgstattuple"
+    table_len, dead, free = row
+    return {"table_len": table_len, "dead_percent": round(dead, 2), "free_percent": round(free, 2),
+            "bloat_percent": round(dead + free, 2), "method": method}

@@ -1,0 +1,31 @@
+"""TaskPilot as the engine sees it: what to create, insert, update and delete."""
+
+from __future__ import annotations
+
+from ...copy import Batch
+from ...schedule import HourPlan, Schedule
+from . import TABLES, operations, rows
+from .world import World
+
+
+class TaskPilot:
+    """The TaskPilot model bound to a schedule and a seed."""
+
+    name = "taskpilot"
+    tables = TABLES
+    # Insert order inside a unit: parents before children.
+    insert_order = ("issues", "issue_labels", "issue_links", "sla_status", "comments", "attachments",
+                    "activity_log", "notifications", "webhook_deliveries")
+    size_knob = "attachments"  # the table whose payload absorbs the size trajectory's remainder
+
+    def __init__(self, schedule: Schedule, seed: int) -> None:
+        self.world = World(schedule, seed)
+
+    def reference_batches(self) -> list[Batch]:
+        return rows.reference(self.world)
+
+    def insert_batch(self, stream: str, first: int, stop: int, widths: rows.Widths) -> Batch:
+        return rows.GENERATORS[stream](self.world, first, stop, widths)
+
+    def hour_operations(self, plan: HourPlan) -> list[operations.Operation]:
+        return operations.hour_operations(self.world, plan)

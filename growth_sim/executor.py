@@ -106,6 +106,7 @@ class Run:
             chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
             for k, first in enumerate(range(0, total, chunk)):
                 units.append((f"initial/{stream}/{k:05d}", stream, first, min(total, first + chunk)))
+        units.append(("initial/~history", None, 0, 0))
         return units
 
     def load_initial(self, report: Callable[[Progress], None]) -> int:
@@ -118,11 +119,16 @@ class Run:
             t0 = time.monotonic()
             with self.conn.transaction():
                 self._set_clock(0)
-                if stream is None:
+                if unit == "initial/reference":
                     batches = self.model.reference_batches()
                     for batch in batches:
                         batch.write(self.conn)
                     rows = {b.table: b.rows for b in batches}
+                elif stream is None:
+                    rows = {}
+                    for op in self.model.history_operations():
+                        self.conn.execute(op.sql, op.params)
+                        rows[op.name] = rows.get(op.name, 0) + op.rows
                 else:
                     rows = {stream: stop - first}
                     self._initial_chunk(stream, first, stop)

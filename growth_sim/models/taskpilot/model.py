@@ -27,5 +27,8 @@ class TaskPilot:
     def insert_batch(self, stream: str, first: int, stop: int, widths: rows.Widths) -> Batch:
         return rows.GENERATORS[stream](self.world, first, stop, widths)
 
+    def history_operations(self) -> list[operations.Operation]:
+        return operations.history_operations(self.world)
+
     def hour_operations(self, plan: HourPlan) -> list[operations.Operation]:
         return operations.hour_operations(self.world, plan)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...rand import uuid_strings
+from ...rand import timestamps, uuid_strings
 from ...schedule import HourPlan
 from .world import World
 
@@ -45,6 +45,10 @@ UPDATE issues i SET comment_count = i.comment_count + u.n
 FROM unnest(%s::uuid[], %s::int[]) AS u(id, n) WHERE i.id = u.id"""
 
 NOTIFICATION_READ = "UPDATE notifications SET read_at = app_now() WHERE id = ANY(%s::uuid[]) AND read_at IS NULL"
+
+NOTIFICATION_READ_AT = """
+UPDATE notifications n SET read_at = u.at
+FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(id, at) WHERE n.id = u.id"""
 
 NOTIFICATION_DELETE = "DELETE FROM notifications WHERE id = ANY(%s::uuid[])"
 
@@ -143,3 +147,22 @@ def _notification_ops(world: World, plan: HourPlan, stream: str, statement: str)
     return [Operation(_stamp(plan.hour, int(sl)), stream, statement,
                       ([ids[j] for j in np.flatnonzero(slices == sl)],), int((slices == sl).sum()))
             for sl in np.unique(slices)]
+
+
+def history_operations(world: World, chunk: int = 20_000) -> list[Operation]:
+    """What the initial dataset went through before week 0: its notifications read back then.
+
+    Applied as updates after the load, so the initial dataset carries the dead tuples a year of use leaves.
+    """
+    schedule = world.schedule
+    total = schedule.initial("notification_reads")
+    ops = []
+    for first in range(0, total, chunk):
+        stop = min(total, first + chunk)
+        rows = schedule.lagged_rows("notification_reads", first, stop)
+        read = np.maximum(schedule.ordinal_hours("notification_reads", np.arange(first, stop)),
+                          schedule.ordinal_hours("notifications", rows) + 0.01)
+        ops.append(Operation(0.0, "notification_reads", NOTIFICATION_READ_AT,
+                             (uuid_strings(world.seed, "notifications", rows),
+                              timestamps(schedule.profile.start, read)), stop - first))
+    return ops

@@ -452,9 +452,6 @@ def notifications(world: World, first: int, stop: int, widths: Widths) -> Batch:
     issue, comment = _event_issues(world, "notifications", m, hours, kind, -1, names.index("comment_added"))
     org = world.issue_org(issue)
     created = np.maximum(hours, world.issue_hours(issue) + 0.005)
-    read_index, is_read = _read_index(world, m)
-    read_hours = schedule.ordinal_hours("notification_reads", np.maximum(read_index, 0))
-    already_read = is_read & (read_index < schedule.initial("notification_reads"))
     issue_ids = _ids(world, "issues", issue)
     return text_batch("notifications", {
         "id": _ids(world, "notifications", m),
@@ -467,17 +464,8 @@ def notifications(world: World, first: int, stop: int, widths: Widths) -> Batch:
         "comment_id": _nullable(_ids(world, "comments", np.maximum(comment, 0)), comment >= 0),
         "actor_id": _ids(world, "users", world.user_of(org, s.uniform("actor", m))),
         "url": [f"/issues/{x}" for x in issue_ids],
-        "read_at": _nullable(_ts(world, np.maximum(read_hours, created + 0.01)), already_read),
         "created_at": _ts(world, created),
     })
-
-
-def _read_index(world: World, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For notification rows: the index of the read operation that marks each read, and whether one does."""
-    share = world.schedule._lag_share["notification_reads"]
-    after = (rows + 1) * share.numerator // share.denominator
-    before = rows * share.numerator // share.denominator
-    return after - 1, after > before
 
 
 def webhook_deliveries(world: World, first: int, stop: int, widths: Widths) -> Batch:

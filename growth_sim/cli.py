@@ -20,6 +20,65 @@ def cli() -> None:
     """
 
 
+@cli.command("plan")
+@click.option(
+    "--to",
+    "to_target",
+    required=True,
+    metavar="TARGET",
+    help="Where the plan ends: initial, week-N, +3d, +12h (after --from) or an ISO time.",
+)
+@click.option(
+    "--from",
+    "from_target",
+    default="initial",
+    show_default=True,
+    metavar="TARGET",
+    help="Where the plan starts (same forms as --to).",
+)
+@click.option(
+    "--profile",
+    "profile_name",
+    default="taskpilot",
+    show_default=True,
+    metavar="NAME",
+    help="A shipped profile's name or the path of a profile .toml file.",
+)
+@click.option(
+    "--scale",
+    default="1",
+    show_default=True,
+    metavar="X",
+    help="Multiply every count and size by X (row widths stay the same).",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["day", "week"]),
+    default="day",
+    show_default=True,
+    help="Sum the streams per simulated day or week.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON only.")
+def plan_command(
+    to_target: str, from_target: str, profile_name: str, scale: str, by: str, as_json: bool
+) -> None:
+    """Show what growing from --from to --to writes, per day or week, and the milestones on the way.
+
+    Needs no database: the plan comes from the profile alone. `--to initial` shows the initial dataset.
+    """
+    import json
+
+    from .plan import build_plan, format_plan, parse_scale, resolve_range
+    from .profile import load_profile
+    from .schedule import Schedule
+
+    profile = load_profile(profile_name)
+    factor = parse_scale(scale)
+    start, stop = resolve_range(Schedule(profile, factor), from_target, to_target)
+    result = build_plan(profile, factor, start, stop, by)
+    click.echo(json.dumps(result, indent=2) if as_json else format_plan(result))
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     try:

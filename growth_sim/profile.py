@@ -35,13 +35,23 @@ class Milestone:
 
 @dataclass(frozen=True)
 class Derived:
-    """A stream growing with others: ``initial + ratio * (growth of the streams in per)``."""
+    """A stream growing with others: ``initial + ratio * (growth of the streams in per)``.
+
+    The stream inserts rows into the table `name`, or, with `operation`, counts operations (such as issue
+    updates) that are not rows of a table.
+    """
 
     name: str
     per: tuple[str, ...]
     ratio: float
-    initial: int
+    initial: int | None  # None: proportional, ceil(ratio * per) at every hour, history included
     history_days: float
+    operation: bool = False
+
+    @property
+    def proportional(self) -> bool:
+        """Child row m belongs to parent row floor(m / ratio) (e.g. the labels of an issue)."""
+        return self.initial is None
 
 
 @dataclass(frozen=True)
@@ -142,7 +152,10 @@ def load_profile(name_or_path: str) -> Profile:
     if not path.is_file():
         known = ", ".join(available_profiles())
         raise ProfileError(f"profile {name_or_path!r} not found (no file {path}); known profiles: {known}")
-    raw_bytes = path.read_bytes()
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     try:
         raw = tomllib.loads(raw_bytes.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -215,7 +228,7 @@ class _Reader:
         try:
             tables = model_tables(model)
         except KeyError as exc:
-            raise self.fail("profile.model", str(exc)) from None
+            raise self.fail("profile.model", exc.args[0]) from None
         start_text = self.text("profile.start", head.get("start"))
         try:
             start = datetime.fromisoformat(start_text)
@@ -228,15 +241,18 @@ class _Reader:
         history_days = self.number("profile.history_days", head.get("history_days"), minimum=1)
         milestones = self.milestones(tables)
         derived = self.derived(tables, milestones[0].counts)
-        rates = {
-            name: self.number(f"rates.{name}", value)
-            for name, value in self.table("rates", required=False).items()
-        }
+        rates = {}
+        for name, value in self.table("rates", required=False).items():
+            if name in milestones[0].counts or any(d.name == name for d in derived):
+                raise self.fail(f"rates.{name}", "is already given by the milestones or [derived]")
+            rates[name] = self.number(f"rates.{name}", value)
         streams = set(milestones[0].counts) | {d.name for d in derived} | set(rates)
         undefined = [(d.name, p) for d in derived for p in d.per if p not in streams]
         if undefined:
             name, per = undefined[0]
-            raise self.fail(f"derived.{name}.per", f"unknown stream {per!r}; known: {', '.join(sorted(streams))}")
+            raise self.fail(f"derived.{name}.per",
+                            f"unknown stream {per!r}; known: {', '.join(sorted(streams))}")
+        self.check_derived_cycles(derived)
         lagged = self.lagged(streams)
         curve_raw = self.table("curve")
         hourly = curve_raw.get("hourly")
@@ -265,8 +281,9 @@ class _Reader:
             bloat=self.bloat(tables),
             vacuum_check_hours=int(self.number("vacuum.check_every_hours", vacuum.get("check_every_hours", 1),
                                                minimum=1, integer=True)),
-            vacuum_quiet_hours=int(self.number("vacuum.quiet_hours", vacuum.get("quiet_hours", 0), integer=True)),
-            model_params=self.table("model", required=False),
+            vacuum_quiet_hours=int(self.number("vacuum.quiet_hours", vacuum.get("quiet_hours", 0),
+                                               integer=True)),
+            model_params=self.model_params(),
             path=self.path,
             content_hash=self.content_hash,
         )
@@ -290,18 +307,23 @@ class _Reader:
                 if name in ("at", "size"):
                     continue
                 if name not in tables:
-                    raise self.fail(f"{key}.{name}", f"unknown table; the model has {', '.join(sorted(tables))}")
+                    raise self.fail(f"{key}.{name}",
+                                    f"unknown table; the model has {', '.join(sorted(tables))}")
                 counts[name] = int(self.number(f"{key}.{name}", value, integer=True))
+            if not counts:
+                raise self.fail(key, "gives no table counts (e.g. issues = 500_000)")
             milestone = Milestone(label, hour, counts, self.size(f"{key}.size", row.get("size")))
             if result:
                 prev = result[-1]
                 if hour <= prev.hour:
                     raise self.fail(f"{key}.at", f"{label} does not come after {prev.label}")
                 if set(counts) != set(prev.counts):
-                    raise self.fail(key, f"must give the same tables as {prev.label}: {', '.join(prev.counts)}")
+                    raise self.fail(key,
+                                    f"must give the same tables as {prev.label}: {', '.join(prev.counts)}")
                 for name, n in counts.items():
                     if n < prev.counts[name]:
-                        raise self.fail(f"{key}.{name}", f"{n} is less than {prev.counts[name]} at {prev.label}")
+                        raise self.fail(f"{key}.{name}",
+                                        f"{n} is less than {prev.counts[name]} at {prev.label}")
                 if milestone.size < prev.size:
                     raise self.fail(f"{key}.size", f"smaller than at {prev.label}")
             result.append(milestone)
@@ -312,8 +334,14 @@ class _Reader:
         for name, spec in self.table("derived", required=False).items():
             key = f"derived.{name}"
             spec = self.table(key, spec)
-            if name not in tables:
-                raise self.fail(key, f"unknown table; the model has {', '.join(sorted(tables))}")
+            operation = spec.get("operation", False)
+            if not isinstance(operation, bool):
+                raise self.fail(f"{key}.operation", f"{operation!r} must be true or false")
+            if operation and name in tables:
+                raise self.fail(f"{key}.operation", f"{name} is a table, not an operation")
+            if not operation and name not in tables:
+                raise self.fail(key, f"unknown table; the model has {', '.join(sorted(tables))} "
+                                     "(for operations that are not rows of a table, set operation = true)")
             if name in milestone_counts:
                 raise self.fail(key, "is already given by the milestones")
             per = spec.get("per")
@@ -323,16 +351,55 @@ class _Reader:
                 raise self.fail(f"{key}.per", "must be a list of stream names")
             if name in per:
                 raise self.fail(f"{key}.per", "a stream cannot grow with itself")
+            if "initial" not in spec and len(per) != 1:
+                raise self.fail(f"{key}.initial",
+                                "a stream without `initial` grows in proportion to one stream")
             result.append(Derived(
                 name=name,
                 per=tuple(per),
                 ratio=self.number(f"{key}.ratio", spec.get("ratio")),
-                initial=int(self.number(f"{key}.initial", spec.get("initial", 0), integer=True)),
-                history_days=self.number(f"{key}.history_days", spec.get("history_days",
-                                                                          self.raw["profile"]["history_days"]),
+                initial=int(self.number(f"{key}.initial", spec["initial"], integer=True))
+                if "initial" in spec else None,
+                history_days=self.number(f"{key}.history_days",
+                                         spec.get("history_days", self.raw["profile"]["history_days"]),
                                          minimum=1),
+                operation=operation,
             ))
         return tuple(result)
+
+    def check_derived_cycles(self, derived: tuple[Derived, ...]) -> None:
+        """Refuse derived streams that grow with each other in a circle."""
+        per = {d.name: d.per for d in derived}
+        done: set[str] = set()
+
+        def visit(name: str, path: tuple[str, ...]) -> None:
+            if name in done or name not in per:
+                return
+            if name in path[:-1]:
+                cycle = path[path.index(name):]
+                raise self.fail(f"derived.{cycle[0]}.per",
+                                f"derived streams form a cycle: {' -> '.join(cycle)}")
+            for other in per[name]:
+                visit(other, (*path, other))
+            done.add(name)
+
+        for name in per:
+            visit(name, (name,))
+
+    def model_params(self) -> dict[str, Any]:
+        """The [model] table as is, after checking that every ``*_mix`` table holds weights summing to 1."""
+        params = self.table("model", required=False)
+        for name, mix in params.items():
+            if not name.endswith("_mix"):
+                continue
+            key = f"model.{name}"
+            mix = self.table(key, mix)
+            if not mix:
+                raise self.fail(key, "needs at least one weight")
+            total = sum(self.number(f"{key}.{choice}", weight) for choice, weight in mix.items())
+            if abs(total - 1) > 1e-6:
+                raise self.fail(key, f"weights sum to {total:g}, not 1")
+        return params
 
     def lagged(self, streams: set[str]) -> tuple[Lagged, ...]:
         result = []
@@ -364,7 +431,8 @@ class _Reader:
                 raise self.fail(key, f"unknown table; the model has {', '.join(sorted(tables))}")
             unknown = set(spec) - {"bytes_per_row", "text", "preview"}
             if unknown:
-                raise self.fail(f"{key}.{sorted(unknown)[0]}", "unknown key (use bytes_per_row, text, preview)")
+                raise self.fail(f"{key}.{sorted(unknown)[0]}",
+                                "unknown key (use bytes_per_row, text, preview)")
             text = None
             if "text" in spec:
                 t = self.table(f"{key}.text", spec["text"])

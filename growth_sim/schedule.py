@@ -58,7 +58,8 @@ class Schedule:
             else int(self._cumw[-1] * HOURS_PER_WEEK // max(self.last_hour, 1))
         self._milestones = [(m.hour, {k: scaled(v, scale) for k, v in m.counts.items()}, m.size * scale)
                             for m in profile.milestones]
-        biggest = max(*self._milestones[-1][1].values(), *(scaled(r, scale) for r in profile.rates.values()))
+        rates = [scaled(r, scale) for r in profile.rates.values()]
+        biggest = max([*self._milestones[-1][1].values(), *rates])
         if biggest * int(self._cumw[-1]) * 2 >= 2**62:
             raise GrowthSimError(f"--scale {scale:g} is too large for profile {profile.name!r}")
         self._derived = {d.name: d for d in profile.derived}
@@ -156,7 +157,7 @@ class Schedule:
             inside = (t >= ha) & (t <= hb)
             wa, wb = self._cumw[ha], self._cumw[hb]
             out[inside] = sa + (sb - sa) * (self._cumw[t[inside]] - wa) / (wb - wa)
-        return out.astype(np.int64)
+        return np.floor(out + 0.5).astype(np.int64)
 
     def lagged_rows(self, stream: str, first: int, stop: int) -> np.ndarray:
         """Ordinals (in the `of` stream) of the lagged operations with indices [first, stop)."""

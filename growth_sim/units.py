@@ -34,13 +34,16 @@ def parse_size(text: str | int | float) -> int:
         if not math.isfinite(text) or text < 0:
             raise ValueError(f"{text!r} is not a size: it must be a non-negative number of bytes")
         return int(text)
-    match = _SIZE_RE.match(text)
+    match = _SIZE_RE.match(text) if isinstance(text, str) else None
     unit = match.group(2).lower() if match else ""
     if not match or (unit and unit not in _SIZE_UNITS):
         raise ValueError(
             f"{text!r} is not a size: write a number and a unit such as 512MiB, 10 GiB, 10GB or 1.5TB"
         )
-    return int(round(float(match.group(1)) * _SIZE_UNITS.get(unit, 1)))
+    n = float(match.group(1)) * _SIZE_UNITS.get(unit, 1)
+    if not math.isfinite(n):
+        raise ValueError(f"{text!r} is not a size: the number is too large")
+    return int(round(n))
 
 
 def format_size(n: float) -> str:
@@ -56,14 +59,21 @@ def format_size(n: float) -> str:
 
 def parse_duration(text: str) -> float:
     """Seconds in a duration such as ``"90s"``, ``"10m"``, ``"8h"``, ``"3d"`` or ``"1 week"``."""
-    match = _DURATION_RE.match(text)
+    match = _DURATION_RE.match(text) if isinstance(text, str) else None
     if not match or match.group(2).lower() not in _DURATION_UNITS:
-        raise ValueError(f"{text!r} is not a duration: write a number and a unit such as 90s, 10m, 8h, 3d or 1w")
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
+        raise ValueError(
+            f"{text!r} is not a duration: write a number and a unit such as 90s, 10m, 8h, 3d or 1w"
+        )
+    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is not a duration: the number is too large")
+    return seconds
 
 
 def parse_rate(text: str) -> float:
     """Bytes per second in a rate such as ``"10GiB/week"``, ``"1.5GB/day"``, ``"200MiB/h"``, ``"500KB/s"``."""
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a rate: write a size per period such as 10GiB/week or 200MiB/h")
     size, sep, period = text.partition("/")
     if not sep:
         raise ValueError(f"{text!r} is not a rate: write a size per period such as 10GiB/week or 200MiB/h")

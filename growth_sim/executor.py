@@ -260,9 +260,7 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
             written, _ = run.run_hours(target_hour, report)
             rows += written
         except KeyboardInterrupt:
-            hour = run.run_clock()
-            raise Interrupted(f"interrupted; the database is consistent at simulated hour {hour} "
-                              f"({run.schedule.time_of(hour):%Y-%m-%d %H:%M}); run the same command to resume") from None
+            raise Interrupted(_interrupted_message(dsn, run.schedule)) from None
         finally:
             if not run.conn.closed and not run.conn.broken:
                 run._autovacuum(True)
@@ -272,3 +270,15 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
         raise DatabaseError(f"lost the database connection: {exc}; run the same command to resume") from None
     finally:
         run.close()
+
+
+def _interrupted_message(dsn: str, schedule: Schedule) -> str:
+    """Where an interrupted run stopped, read on a new connection (the old one may be mid-COPY)."""
+    try:
+        with connect(dsn, autocommit=True) as conn:
+            hour = conn.execute("SELECT clock_hour FROM growth_sim.run").fetchone()[0]
+    except (GrowthSimError, psycopg.Error):
+        return "interrupted; the unit in progress was rolled back; run the same command to resume"
+    where = "in the initial dataset" if hour is None else \
+        f"at simulated hour {hour} ({schedule.time_of(hour):%Y-%m-%d %H:%M})"
+    return f"interrupted; the database is consistent {where}; run the same command to resume"

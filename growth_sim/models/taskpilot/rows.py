@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...copy import NULL, Batch, bytea_text, text_batch
-from ...rand import Stream, key, timestamps, uuid_strings
+from ...rand import key, timestamps, uuid_strings
 from ...text import CORPUS_CHARS, slices
 from .world import PRIORITIES, STATUSES, World
 

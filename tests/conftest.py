@@ -1,0 +1,81 @@
+"""Shared fixtures: one private PostgreSQL cluster for the whole test session, and empty databases on it.
+
+- `pg_cluster`: the session's `Cluster` (fast initdb, under a temporary GROWTH_SIM_HOME). While it is up,
+  ``GROWTH_SIM_HOME`` points at it and ``DATABASE_URL``/``PG*`` variables are removed from the environment, so
+  library calls and CLI invocations without ``--dsn`` use it and never a developer's own server.
+- `fresh_db`: the DSN of a new, empty database, dropped after the test.
+- `dsn_factory`: call it for as many fresh databases as a test needs (all dropped after the test).
+- `cli_env`: an environment dict for ``subprocess``/``CliRunner`` invocations of ``growth-sim``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from growth_sim.cluster import FAST_INITDB_ENV, Cluster
+
+
+def _is_connection_variable(name: str) -> bool:
+    return name == "DATABASE_URL" or (name.startswith("PG") and name != "PG_BINDIR")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One private cluster for the session; destroyed at the end."""
+    home = tmp_path_factory.mktemp("growth-sim-home")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if _is_connection_variable(name):
+                mp.delenv(name)
+        mp.setenv("GROWTH_SIM_HOME", str(home))
+        mp.setenv(FAST_INITDB_ENV, "1")
+        cluster = Cluster(home)
+        cluster.ensure_running(fast=True)
+        try:
+            yield cluster
+        finally:
+            cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def _admin(pg_cluster: Cluster) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to the maintenance database, to create and drop test databases."""
+    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def dsn_factory(pg_cluster: Cluster, _admin: psycopg.Connection) -> Iterator[Callable[[], str]]:
+    """Create uniquely named empty databases on demand; each call returns a DSN. Dropped after the test."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        _admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        created.append(name)
+        return pg_cluster.dsn(name)
+
+    yield make
+    for name in created:
+        _admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def fresh_db(dsn_factory: Callable[[], str]) -> str:
+    """The DSN of an empty database of its own, dropped after the test."""
+    return dsn_factory()
+
+
+@pytest.fixture
+def cli_env(pg_cluster: Cluster) -> dict[str, str]:
+    """Environment for running `growth-sim` (subprocess or CliRunner) against the session's cluster."""
+    env = {name: value for name, value in os.environ.items() if not _is_connection_variable(name)}
+    env["GROWTH_SIM_HOME"] = str(pg_cluster.home)
+    env[FAST_INITDB_ENV] = "1"
+    return env

@@ -11,7 +11,7 @@ import click
 
 from . import __version__
 from .cluster import Cluster
-from .connect import connect, describe, external_target
+from .connect import connect, describe, ensure_database, external_target, resolve_dsn
 from .errors import GrowthSimError
 from .units import format_size
 
@@ -190,6 +190,90 @@ def plan_command(
     start, stop = resolve_range(Schedule(profile, factor), from_target, to_target)
     result = build_plan(profile, factor, start, stop, by)
     click.echo(json.dumps(result, indent=2) if as_json else format_plan(result))
+
+
+@cli.command("init")
+@dsn_option
+@click.option("--profile", "profile_name", default="taskpilot", show_default=True,
+              help="Profile name (profiles/NAME.toml) or path to a profile file.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of all generated data.")
+@click.option("--scale", type=float, default=1.0, show_default=True,
+              help="Multiply every count and size target (row widths stay realistic).")
+@click.option("--force", is_flag=True, help="Drop the data of a database initialised with other settings.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, force: bool, as_json: bool) -> None:
+    """Create the database (if missing), the application schema and the growth-sim ledger."""
+    from .install import initialise
+    from .profile import load_profile
+
+    profile = load_profile(profile_name)
+    _check_seed_scale(seed, scale)
+    target = resolve_dsn(dsn)
+    result = initialise(target.dsn, profile, seed, scale, force=force)
+    if as_json:
+        click.echo(json.dumps({"database": target.display, "action": result.action, "profile": profile.name,
+                               "seed": seed, "scale": scale, "database_created": result.database_created}))
+        return
+    said = {"created": "initialised", "replaced": "re-initialised (old data dropped)",
+            "unchanged": "already initialised with these settings; nothing to do"}[result.action]
+    click.echo(f"{target.display}: {said} (profile {profile.name}, seed {seed}, scale {scale:g})")
+
+
+@cli.command("advance")
+@dsn_option
+@click.option("--to", "target", required=True, metavar="TARGET",
+              help="Where to grow to: initial, week-N, +3d, +12h or an ISO time on the simulated clock.")
+@click.option("--profile", "profile_name", default=None,
+              help="Initialise with this profile first if the database is new (default taskpilot).")
+@click.option("--seed", type=int, default=None, help="Seed when initialising a new database (default 1).")
+@click.option("--scale", type=float, default=None, help="Scale when initialising a new database (default 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def advance_command(dsn: str | None, target: str, profile_name: str | None, seed: int | None,
+                    scale: float | None, as_json: bool, quiet: bool) -> None:
+    """Grow the database along the simulated calendar to TARGET, as fast as the server allows.
+
+    A new database is initialised first (with --profile/--seed/--scale); an initialised one must be
+    given the same settings or none. Interrupted runs resume where the ledger says.
+    """
+    from .executor import advance
+    from .progress import ProgressBar
+    from .summary import format_summary
+
+    target_db = resolve_dsn(dsn)
+    _prepare(target_db.dsn, profile_name, seed, scale)
+    with ProgressBar(disabled=quiet or as_json) as bar:
+        result = advance(target_db.dsn, target, bar.update)
+    if as_json:
+        click.echo(json.dumps(result.__dict__, default=str))
+    else:
+        click.echo(format_summary(result))
+
+
+def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float | None) -> None:
+    """Initialise a new database; an initialised one keeps its settings (flags given must match them)."""
+    from . import ledger
+    from .install import initialise
+    from .profile import load_profile
+
+    _check_seed_scale(seed, scale)
+    if ensure_database(dsn):
+        existing = None
+    else:
+        with connect(dsn) as conn:
+            existing = ledger.load(conn) if ledger.exists(conn) else None
+    if existing is not None and profile_name is None and seed is None and scale is None:
+        return
+    initialise(dsn, load_profile(profile_name or (existing.profile if existing else "taskpilot")),
+               seed if seed is not None else (existing.seed if existing else 1),
+               scale if scale is not None else (existing.scale if existing else 1.0))
+
+
+def _check_seed_scale(seed: int | None, scale: float | None) -> None:
+    if scale is not None and not (0 < scale <= 1000):
+        raise GrowthSimError(f"--scale must be a number above 0 and at most 1000, got {scale}")
+    if seed is not None and not (0 <= seed < 2**63):
+        raise GrowthSimError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import hashlib
 import math
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -422,13 +423,18 @@ class _Reader:
             raise self.fail("lagged", "at most one delete stream per table")
         return tuple(result)
 
-    def widths(self, tables: frozenset[str]) -> dict[str, Width]:
-        result = {}
-        for name, spec in self.table("widths", required=False).items():
-            key = f"widths.{name}"
+    def table_sections(self, section: str, tables: frozenset[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(table, dotted key, settings) of each sub-table of `section`, which must name a model table."""
+        for name, spec in self.table(section, required=False).items():
+            key = f"{section}.{name}"
             spec = self.table(key, spec)
             if name not in tables:
                 raise self.fail(key, f"unknown table; the model has {', '.join(sorted(tables))}")
+            yield name, key, spec
+
+    def widths(self, tables: frozenset[str]) -> dict[str, Width]:
+        result = {}
+        for name, key, spec in self.table_sections("widths", tables):
             unknown = set(spec) - {"bytes_per_row", "text", "preview"}
             if unknown:
                 raise self.fail(f"{key}.{sorted(unknown)[0]}",
@@ -454,11 +460,7 @@ class _Reader:
 
     def bloat(self, tables: frozenset[str]) -> dict[str, BloatTarget]:
         result = {}
-        for name, spec in self.table("bloat", required=False).items():
-            key = f"bloat.{name}"
-            spec = self.table(key, spec)
-            if name not in tables:
-                raise self.fail(key, f"unknown table; the model has {', '.join(sorted(tables))}")
+        for name, key, spec in self.table_sections("bloat", tables):
             band = spec.get("band")
             if not isinstance(band, list) or len(band) != 2:
                 raise self.fail(f"{key}.band", "must be [low, high] in percent")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...copy import NULL, Batch, bytea_text, text_batch
-from ...rand import key, timestamps, uuid_strings
+from ...rand import Stream, key, timestamps, uuid_strings
 from ...text import CORPUS_CHARS, slices
 from .world import PRIORITIES, STATUSES, World
 
@@ -354,12 +354,16 @@ def comments(world: World, first: int, stop: int, widths: Widths) -> Batch:
     })
 
 
+def _about_recent_issue(world: World, table: str, ordinals: np.ndarray) -> tuple[Stream, np.ndarray, np.ndarray]:
+    """A row's value stream, the recent issue it is about, and its creation time (after that issue's)."""
+    hours = world.schedule.ordinal_hours(table, ordinals)
+    issue = world.recent_issue(table, "issue", ordinals, hours)
+    return world.stream(table), issue, np.maximum(hours, world.issue_hours(issue) + 0.01)
+
+
 def attachments(world: World, first: int, stop: int, widths: Widths) -> Batch:
     a = np.arange(first, stop)
-    s = world.stream("attachments")
-    hours = world.schedule.ordinal_hours("attachments", a)
-    issue = world.recent_issue("attachments", "issue", a, hours)
-    created = np.maximum(hours, world.issue_hours(issue) + 0.01)
+    s, issue, created = _about_recent_issue(world, "attachments", a)
     spec = world.schedule.profile.widths.get("attachments")
     lo, hi = (spec.preview_min, spec.preview_max) if spec else (0, 0)
     sizes = np.clip(s.lognormal("preview", a, widths.preview_bytes, 0.5), lo, hi).astype(np.int64)
@@ -470,13 +474,10 @@ def notifications(world: World, first: int, stop: int, widths: Widths) -> Batch:
 
 def webhook_deliveries(world: World, first: int, stop: int, widths: Widths) -> Batch:
     d = np.arange(first, stop)
-    s = world.stream("webhook_deliveries")
-    hours = world.schedule.ordinal_hours("webhook_deliveries", d)
-    issue = world.recent_issue("webhook_deliveries", "issue", d, hours)
+    s, issue, created = _about_recent_issue(world, "webhook_deliveries", d)
     org = world.issue_org(issue)
     webhook = np.where(org < world.n.webhooks, world.member(org, s.uniform("hook", d), world.n.webhooks),
                        org % world.n.webhooks)
-    created = np.maximum(hours, world.issue_hours(issue) + 0.005)
     failed = s.uniform("failed", d) < 0.05
     event = _pick(EVENT_TYPES, s.integers("event", d, len(EVENT_TYPES)))
     issue_ids = _ids(world, "issues", issue)

@@ -10,7 +10,7 @@ from . import __version__, ledger
 from .connect import connect, describe, ensure_database
 from .errors import DatabaseError
 from .models import model_module
-from .profile import Profile
+from .profile import Profile, profile_path
 
 EXTENSIONS = ("pgstattuple", "pg_stat_statements")
 
@@ -30,7 +30,7 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
     did not create.
     """
     created_db = ensure_database(dsn)
-    wanted = ledger.Run(profile=profile.name, profile_hash=profile.content_hash, model=profile.model,
+    wanted = ledger.Run(profile=profile_reference(profile), profile_hash=profile.content_hash, model=profile.model,
                         seed=seed, scale=scale, version=__version__)
     with connect(dsn) as conn:
         if ledger.exists(conn):
@@ -63,6 +63,13 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
             conn.execute(model_module(profile.model).build_schema_sql())
             ledger.create(conn, wanted)
     return InitResult(action, created_db)
+
+
+def profile_reference(profile: Profile) -> str:
+    """How the ledger names a profile: by name when it ships with growth-sim, else by absolute path."""
+    if profile_path(profile.name).resolve() == profile.path.resolve():
+        return profile.name
+    return str(profile.path.resolve())
 
 
 def _differences(current: ledger.Run, wanted: ledger.Run) -> list[str]:

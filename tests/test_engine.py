@@ -1,0 +1,354 @@
+"""The growth engine against a real PostgreSQL: determinism, exactly-once after kill -9, integrity at week 1.
+
+Every database here is grown by the real executor (library calls or the `growth-sim` command) on the session's
+private cluster; the assertions are queries on what the server holds.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+import growth_sim
+from growth_sim import ledger
+from growth_sim.cluster import Cluster
+from growth_sim.executor import advance
+from growth_sim.install import initialise
+from growth_sim.models.taskpilot import TABLES
+from growth_sim.profile import load_profile
+from growth_sim.schedule import Schedule
+
+PROFILE = "taskpilot"
+WEEK = 168
+
+# Tables compared byte for byte between runs, with the order that makes string_agg deterministic.
+# attachments is left out on purpose: its `preview` bytes are sized by the closed-loop size controller, which
+# reacts to sizes measured on the server (free space, TOAST pages), so they may legitimately differ between two
+# runs with the same seed; the rows' keys and counts are still checked through the other tables and the plan.
+CONTENT_TABLES = {
+    "issues": "id",
+    "comments": "id",
+    "activity_log": "id",
+    "issue_labels": "issue_id, label_id",
+    "notifications": "id",
+}
+
+
+def growth_sim_command() -> list[str]:
+    """The installed console script next to this interpreter (no shim in between, so kill -9 hits it)."""
+    script = Path(sys.executable).with_name("growth-sim")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("growth-sim")
+    return [found] if found else [sys.executable, "-m", "growth_sim"]
+
+
+def command_env(cli_env: dict[str, str]) -> dict[str, str]:
+    """`cli_env`, with the package this test imported first on the path (not another installed copy)."""
+    source = str(Path(growth_sim.__file__).resolve().parents[1])
+    return {**cli_env, "PYTHONPATH": os.pathsep.join(filter(None, [source, cli_env.get("PYTHONPATH")]))}
+
+
+def query(dsn: str, statement: str, params: tuple | None = None) -> list[tuple]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(statement, params).fetchall()
+
+
+def scalar(dsn: str, statement: str, params: tuple | None = None):
+    return query(dsn, statement, params)[0][0]
+
+
+def table_digests(dsn: str) -> dict[str, str]:
+    return {
+        table: scalar(dsn, f"SELECT md5(string_agg(t::text, '' ORDER BY {order})) FROM {table} t")
+        for table, order in CONTENT_TABLES.items()
+    }
+
+
+def counts(dsn: str, tables) -> dict[str, int]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]
+                for t in sorted(tables)}
+
+
+def grow(dsn: str, seed: int, scale: float, *targets: str) -> None:
+    initialise(dsn, load_profile(PROFILE), seed, scale)
+    for target in targets:
+        advance(dsn, target)
+
+
+# -- 1. determinism --------------------------------------------------------------------------------------
+def test_split_run_equals_one_run(dsn_factory: Callable[[], str]):
+    one_go, split, other_seed = dsn_factory(), dsn_factory(), dsn_factory()
+    grow(one_go, 11, 0.01, "+12h")
+    grow(split, 11, 0.01, "initial", "+5h", "+7h")
+
+    for dsn in (one_go, split):
+        assert scalar(dsn, "SELECT clock_hour FROM growth_sim.run") == 12
+    hour_units = "SELECT count(*) FROM growth_sim.units WHERE unit LIKE 'hour/%'"
+    assert scalar(one_go, hour_units) == scalar(split, hour_units) == 12
+
+    assert table_digests(split) == table_digests(one_go)
+    assert counts(split, TABLES) == counts(one_go, TABLES)
+    attachment_keys = "SELECT array_agg((id, issue_id, user_id, created_at) ORDER BY id)::text FROM attachments"
+    assert scalar(split, attachment_keys) == scalar(one_go, attachment_keys)
+
+    grow(other_seed, 12, 0.01, "initial")
+    initial = Schedule(load_profile(PROFILE), 0.01).initial("issues")
+    ids_11 = set(scalar(one_go, "SELECT array_agg(id) FROM issues"))
+    ids_12 = set(scalar(other_seed, "SELECT array_agg(id) FROM issues"))
+    assert len(ids_12) == initial
+    assert not ids_11 & ids_12
+
+
+# -- 2. exactly once -------------------------------------------------------------------------------------
+def _wait_for_lock_release(dsn: str, timeout: float = 30.0) -> None:
+    """A killed client's server backend ends when it notices the closed socket; wait for its writer lock."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = scalar(dsn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s"
+                           " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                      (ledger._LOCK_KEY,))
+        if not held:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the killed run's backend still holds the writer lock")
+
+
+def _ledger_matches_tables(dsn: str) -> None:
+    """Every committed unit's rows are in the tables, and nothing else is (the unit and its rows commit together)."""
+    for table in ("issues", "comments", "activity_log"):
+        recorded = scalar(dsn, "SELECT coalesce(sum((rows ->> %s)::bigint), 0) FROM growth_sim.units", (table,))
+        assert counts(dsn, [table])[table] == recorded, table
+
+
+def test_kill_9_then_resume_is_exactly_once(dsn_factory: Callable[[], str], cli_env: dict[str, str]):
+    scale, seed = 0.01, 5
+    schedule = Schedule(load_profile(PROFILE), scale)
+    end = schedule.time_of(24).isoformat()  # `+1d` from a new database; absolute so a resume aims at the same hour
+
+    reference = dsn_factory()
+    grow(reference, seed, scale, "+1d")
+    total_units = scalar(reference, "SELECT count(*) FROM growth_sim.units")
+
+    killed = dsn_factory()
+    initialise(killed, load_profile(PROFILE), seed, scale)
+    rng = random.Random(os.environ.get("GROWTH_SIM_TEST_SEED", time.time_ns()))
+    kills = []
+    for attempt, target in enumerate(("+1d", end)):
+        done = scalar(killed, "SELECT count(*) FROM growth_sim.units")
+        threshold = rng.randrange(done + 1, max(done + 2, total_units - 2))
+        proc = subprocess.Popen([*growth_sim_command(), "advance", "--to", target, "--dsn", killed, "-q"],
+                                env=command_env(cli_env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            while proc.poll() is None and scalar(killed, "SELECT count(*) FROM growth_sim.units") < threshold:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0, 0.15))  # somewhere inside the next unit
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            _, err = proc.communicate(timeout=60)
+        assert proc.returncode in (0, -signal.SIGKILL), err
+        assert "Traceback" not in err
+        _wait_for_lock_release(killed)
+        _ledger_matches_tables(killed)
+        kills.append((attempt, threshold, proc.returncode, scalar(killed, "SELECT count(*) FROM growth_sim.units")))
+    assert any(rc == -signal.SIGKILL and units < total_units for _, _, rc, units in kills), \
+        f"no run was killed mid-way: {kills}"
+
+    resumed = subprocess.run([*growth_sim_command(), "advance", "--to", end, "--dsn", killed, "-q"],
+                             env=command_env(cli_env), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, (kills, resumed.stderr)
+
+    assert scalar(killed, "SELECT clock_hour FROM growth_sim.run") == 24
+    assert scalar(killed, "SELECT count(*) FROM growth_sim.units") == total_units
+    planned = {t: schedule.rows(t, 24) for t in schedule.streams if t in TABLES}
+    assert planned and counts(killed, planned) == planned, kills
+    _ledger_matches_tables(killed)
+    for table in ("issues", "comments"):
+        ids = f"SELECT array_agg(id ORDER BY id) FROM {table}"
+        assert scalar(killed, ids) == scalar(reference, ids), (table, kills)
+
+
+def test_second_concurrent_advance_is_refused(fresh_db: str, cli_env: dict[str, str]):
+    initialise(fresh_db, load_profile(PROFILE), 1, 0.002)
+    with psycopg.connect(fresh_db, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (ledger._LOCK_KEY,))
+        run = subprocess.run([*growth_sim_command(), "advance", "--to", "+2h", "--dsn", fresh_db, "-q"],
+                             env=command_env(cli_env), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert "another" in run.stderr and "run" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.units") == 0
+    assert scalar(fresh_db, "SELECT count(*) FROM issues") == 0
+
+
+# -- 3. integrity of grown databases ---------------------------------------------------------------------
+@contextmanager
+def _module_database(cluster: Cluster) -> Iterator[str]:
+    name = f"test_engine_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(cluster.dsn("postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield cluster.dsn(name)
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def week1_db(pg_cluster: Cluster) -> Iterator[str]:
+    """Scale 0.01 grown to the week-1 milestone (a single organization at this scale)."""
+    with _module_database(pg_cluster) as dsn:
+        grow(dsn, 1, 0.01, "week-1")
+        yield dsn
+
+
+@pytest.fixture(scope="module")
+def tenants_db(pg_cluster: Cluster) -> Iterator[str]:
+    """Scale 0.02 (two organizations, so that cross-tenant references would show) grown half a day."""
+    with _module_database(pg_cluster) as dsn:
+        grow(dsn, 2, 0.02, "+12h")
+        yield dsn
+
+
+GROWN = pytest.mark.parametrize("grown", ["week1_db", "tenants_db"])
+
+# Each query counts violations of one invariant; all must be 0.
+TENANCY = {
+    "issue creator/assignee outside the project's organization": """
+        SELECT count(*) FROM issues i JOIN projects p ON p.id = i.project_id
+        JOIN users c ON c.id = i.creator_id LEFT JOIN users a ON a.id = i.assignee_id
+        WHERE c.organization_id <> p.organization_id OR a.organization_id <> p.organization_id""",
+    "issue cycle of another project": """
+        SELECT count(*) FROM issues i JOIN cycles c ON c.id = i.cycle_id WHERE c.project_id <> i.project_id""",
+    "issue label of another project": """
+        SELECT count(*) FROM issue_labels il JOIN issues i ON i.id = il.issue_id
+        JOIN labels l ON l.id = il.label_id WHERE l.project_id <> i.project_id""",
+    "comment author outside the issue's organization": """
+        SELECT count(*) FROM comments c JOIN issues i ON i.id = c.issue_id JOIN projects p ON p.id = i.project_id
+        JOIN users u ON u.id = c.user_id WHERE u.organization_id <> p.organization_id""",
+    "activity row of another organization or project": """
+        SELECT count(*) FROM activity_log a JOIN issues i ON i.id = a.issue_id JOIN projects p ON p.id = i.project_id
+        JOIN users u ON u.id = a.user_id
+        WHERE a.project_id <> i.project_id OR a.organization_id <> p.organization_id
+           OR u.organization_id <> p.organization_id""",
+    "notification recipient outside the issue's organization": """
+        SELECT count(*) FROM notifications n JOIN issues i ON i.id = n.issue_id
+        JOIN projects p ON p.id = i.project_id JOIN users u ON u.id = n.user_id
+        WHERE u.organization_id <> p.organization_id""",
+}
+
+CAUSALITY = {
+    "comment before its issue": """
+        SELECT count(*) FROM comments c JOIN issues i ON i.id = c.issue_id WHERE c.created_at < i.created_at""",
+    "issue updated_at before created_at": "SELECT count(*) FROM issues WHERE updated_at < created_at",
+    "comment updated_at before created_at": "SELECT count(*) FROM comments WHERE updated_at < created_at",
+    "completed_at on an open issue": """
+        SELECT count(*) FROM issues WHERE completed_at IS NOT NULL AND status NOT IN ('done', 'cancelled')""",
+    "closed issue without completed_at": """
+        SELECT count(*) FROM issues WHERE completed_at IS NULL AND status IN ('done', 'cancelled')""",
+    "completed_at before created_at": "SELECT count(*) FROM issues WHERE completed_at < created_at",
+    "started_at before created_at": "SELECT count(*) FROM issues WHERE started_at < created_at",
+    "activity before its issue": """
+        SELECT count(*) FROM activity_log a JOIN issues i ON i.id = a.issue_id WHERE a.created_at < i.created_at""",
+    "notification before its issue": """
+        SELECT count(*) FROM notifications n JOIN issues i ON i.id = n.issue_id WHERE n.created_at < i.created_at""",
+    "notification read before it was created": "SELECT count(*) FROM notifications WHERE read_at < created_at",
+}
+
+
+@GROWN
+def test_invariants_have_rows_to_check(grown: str, request: pytest.FixtureRequest):
+    """The checks above look at real cases: closed, started and updated issues, read notifications, cycles."""
+    row = query(request.getfixturevalue(grown), """
+        SELECT (SELECT count(*) FROM issues WHERE status IN ('done', 'cancelled')),
+               (SELECT count(*) FROM issues WHERE started_at IS NOT NULL),
+               (SELECT count(*) FROM issues WHERE cycle_id IS NOT NULL AND assignee_id IS NOT NULL),
+               (SELECT count(*) FROM issues WHERE updated_at > created_at),
+               (SELECT count(*) FROM notifications WHERE read_at IS NOT NULL),
+               (SELECT count(*) FROM issue_labels), (SELECT count(*) FROM comments)""")[0]
+    assert min(row) > 0, row
+
+
+@GROWN
+@pytest.mark.parametrize("invariant", sorted(TENANCY))
+def test_multi_tenancy(grown: str, invariant: str, request: pytest.FixtureRequest):
+    assert scalar(request.getfixturevalue(grown), TENANCY[invariant]) == 0
+
+
+def test_tenancy_check_has_tenants(tenants_db: str):
+    assert scalar(tenants_db, "SELECT count(*) FROM organizations") >= 2
+    assert scalar(tenants_db, "SELECT count(DISTINCT p.organization_id) FROM issues i"
+                              " JOIN projects p ON p.id = i.project_id") >= 2
+
+
+@GROWN
+@pytest.mark.parametrize("invariant", sorted(CAUSALITY))
+def test_causality(grown: str, invariant: str, request: pytest.FixtureRequest):
+    assert scalar(request.getfixturevalue(grown), CAUSALITY[invariant]) == 0
+
+
+@GROWN
+def test_issue_numbers_dense_per_project(grown: str, request: pytest.FixtureRequest):
+    bad = query(request.getfixturevalue(grown), """
+        SELECT project_id, count(*), count(DISTINCT number), min(number), max(number) FROM issues
+        GROUP BY project_id HAVING count(*) <> count(DISTINCT number) OR min(number) <> 1
+                                OR max(number) <> count(*)""")
+    assert bad == []
+
+
+@GROWN
+def test_comment_count_matches_comments(grown: str, request: pytest.FixtureRequest):
+    assert scalar(request.getfixturevalue(grown), """
+        SELECT count(*) FROM issues i LEFT JOIN (SELECT issue_id, count(*) AS n FROM comments GROUP BY 1) c
+        ON c.issue_id = i.id WHERE i.comment_count <> coalesce(c.n, 0)""") == 0
+
+
+def test_week1_exact_counts(week1_db: str):
+    assert counts(week1_db, ["issues", "comments", "activity_log"]) == {
+        "issues": 6_000, "comments": 25_000, "activity_log": 40_000}
+    schedule = Schedule(load_profile(PROFILE), 0.01)
+    planned = {t: schedule.rows(t, WEEK) for t in schedule.streams if t in TABLES}
+    assert counts(week1_db, planned) == planned
+
+
+def test_week1_size_within_5_percent(week1_db: str):
+    planned = int(Schedule(load_profile(PROFILE), 0.01).size([WEEK])[0])
+    assert planned == pytest.approx(20 * 2**30 * 0.01, abs=1)  # the growth table's 20 GiB at week 1, scaled
+    size = scalar(week1_db, "SELECT pg_database_size(current_database())")
+    assert abs(size - planned) <= 0.05 * planned, f"{size / 2**20:.1f} MiB, planned {planned / 2**20:.1f} MiB"
+
+
+def test_week1_issues_bloat(week1_db: str):
+    bloat = scalar(week1_db, "SELECT dead_tuple_percent + free_percent FROM pgstattuple('issues')")
+    assert bloat > 30
+
+
+def test_week1_clock_and_simulated_time(week1_db: str):
+    assert scalar(week1_db, "SELECT clock_hour FROM growth_sim.run") == WEEK
+    profile = load_profile(PROFILE)
+    start, week1 = profile.start, Schedule(profile, 0.01).time_of(WEEK)
+    latest = query(week1_db, """
+        SELECT (SELECT max(updated_at) FROM issues), (SELECT max(completed_at) FROM issues),
+               (SELECT max(created_at) FROM comments), (SELECT max(created_at) FROM activity_log),
+               (SELECT max(read_at) FROM notifications), (SELECT max(created_at) FROM notifications)""")[0]
+    assert all(stamp <= week1 for stamp in latest), latest
+    # Issues updated during the week carry simulated stamps from the trigger, not the wall clock.
+    updated = scalar(week1_db, "SELECT count(*) FROM issues WHERE updated_at > %s AND created_at < %s",
+                     (start, start))
+    assert updated > 100
+    ends = query(week1_db, "SELECT max(updated_at) FROM issues WHERE created_at < %s", (start,))[0][0]
+    assert start < ends <= week1

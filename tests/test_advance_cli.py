@@ -1,0 +1,225 @@
+"""`growth-sim init` and `growth-sim advance` as a user runs them: exit codes, one-line errors, --json.
+
+Every command runs as a subprocess of the installed console script against the session's private cluster
+(``--dsn`` of a test database); a user error is one line on stderr, exit code 2, and never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+import growth_sim
+from growth_sim.cluster import Cluster
+from growth_sim.profile import load_profile
+from growth_sim.schedule import Schedule
+
+SCALE = "0.002"
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("growth-sim")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("growth-sim")
+    return [found] if found else [sys.executable, "-m", "growth_sim"]
+
+
+def _with_source(environ: dict[str, str]) -> dict[str, str]:
+    """The environment with the package under test first on the path (not another installed copy)."""
+    source = str(Path(growth_sim.__file__).resolve().parents[1])
+    return {**environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, environ.get("PYTHONPATH")]))}
+
+
+@pytest.fixture
+def env(cli_env: dict[str, str]) -> dict[str, str]:
+    return _with_source(cli_env)
+
+
+def growth_sim_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run([*_command(), *args], env=env, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in run.stderr, run.stderr
+    return run
+
+
+def assert_user_error(run: subprocess.CompletedProcess[str], *words: str) -> str:
+    """Exit code 2 and one line on stderr naming each of `words`; returns the line."""
+    assert run.returncode == 2, (run.returncode, run.stdout, run.stderr)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def scalar(dsn: str, statement: str):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(statement).fetchone()[0]
+
+
+def run_row(dsn: str) -> tuple | None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if not conn.execute("SELECT to_regclass('growth_sim.run') IS NOT NULL").fetchone()[0]:
+            return None
+        return conn.execute("SELECT seed, scale, clock_hour FROM growth_sim.run").fetchone()
+
+
+@pytest.fixture(scope="module")
+def grown(pg_cluster: Cluster) -> Iterator[tuple[str, dict]]:
+    """A database grown to +2h by `advance --json` (shared by this module), and the JSON it printed."""
+    name = f"test_cli_{uuid.uuid4().hex[:10]}"
+    # While `pg_cluster` is up the process environment is what `cli_env` copies (GROWTH_SIM_HOME, no PG*).
+    env = _with_source(dict(os.environ))
+    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            dsn = pg_cluster.dsn(name)
+            run = growth_sim_cli(env, "advance", "--dsn", dsn, "--to", "+2h", "--scale", SCALE, "--seed", "4",
+                                 "--json")
+            assert run.returncode == 0, run.stderr
+            yield dsn, json.loads(run.stdout)
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# -- advance --------------------------------------------------------------------------------------------
+def test_json_summary(grown: tuple[str, dict]):
+    dsn, summary = grown
+    assert summary["start_hour"] is None and summary["end_hour"] == 2
+    planned = Schedule(load_profile("taskpilot"), float(SCALE)).rows("issues", 2)
+    assert summary["tables"]["issues"]["rows"] == planned == scalar(dsn, "SELECT count(*) FROM issues")
+    assert summary["db_size"] == pytest.approx(scalar(dsn, "SELECT pg_database_size(current_database())"),
+                                               rel=0.05)
+    assert scalar(dsn, "SELECT clock_hour FROM growth_sim.run") == 2
+
+
+def test_json_of_a_resumed_advance(grown: tuple[str, dict], env: dict[str, str]):
+    dsn, _ = grown
+    run = growth_sim_cli(env, "advance", "--dsn", dsn, "--to", "+0h", "--json")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["start_hour"] == summary["end_hour"] == 2
+    assert summary["rows_written"] == 0
+
+
+@pytest.mark.parametrize("target", ["initial", "2026-01-05T00:00:00Z", "2026-01-05T01:00:00+00:00"])
+def test_moving_backwards_is_refused(grown: tuple[str, dict], env: dict[str, str], target: str):
+    dsn, _ = grown
+    clock = scalar(dsn, "SELECT clock_hour FROM growth_sim.run")
+    line = assert_user_error(growth_sim_cli(env, "advance", "--dsn", dsn, "--to", target, "-q"), "forward")
+    assert f"hour {clock}" in line
+    assert scalar(dsn, "SELECT clock_hour FROM growth_sim.run") == clock
+
+
+def test_past_the_last_milestone_points_to_steady(fresh_db: str, env: dict[str, str]):
+    run = growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", "week-99", "--scale", SCALE, "-q")
+    assert_user_error(run, "steady")
+    assert run.stdout == ""
+    assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.units") == 0
+
+
+def test_unknown_target(fresh_db: str, env: dict[str, str]):
+    assert_user_error(growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", "next-tuesday",
+                                     "--scale", SCALE, "-q"), "next-tuesday")
+
+
+@pytest.mark.parametrize("scale", ["-1", "0", "nan", "inf"])
+@pytest.mark.parametrize("command", ["advance", "init"])
+def test_bad_scale_is_refused_before_touching_the_database(fresh_db: str, env: dict[str, str], command: str,
+                                                          scale: str):
+    args = ["--to", "+1h", "-q"] if command == "advance" else []
+    assert_user_error(growth_sim_cli(env, command, "--dsn", fresh_db, "--scale", scale, *args), "--scale")
+    assert run_row(fresh_db) is None
+
+
+def test_advance_with_other_settings_is_refused(grown: tuple[str, dict], env: dict[str, str]):
+    dsn, _ = grown
+    before = run_row(dsn)
+    assert_user_error(growth_sim_cli(env, "advance", "--dsn", dsn, "--to", "+1h", "--seed", "5", "-q"), "seed")
+    assert run_row(dsn) == before
+
+
+def test_database_with_a_foreign_table_is_left_alone(fresh_db: str, env: dict[str, str]):
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE invoices (id int PRIMARY KEY, total numeric)")
+        conn.execute("INSERT INTO invoices SELECT g, g * 1.5 FROM generate_series(1, 100) g")
+        before = conn.execute("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM invoices t").fetchone()[0]
+    for args in (["advance", "--to", "initial", "--scale", SCALE, "-q"], ["advance", "--to", "+1h", "-q"],
+                 ["init", "--scale", SCALE]):
+        assert_user_error(growth_sim_cli(env, *args, "--dsn", fresh_db), "invoices")
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        assert conn.execute("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM invoices t").fetchone()[0] \
+            == before
+        tables = conn.execute("SELECT array_agg(c.relname::text) FROM pg_class c JOIN pg_namespace n"
+                              " ON n.oid = c.relnamespace WHERE c.relkind = 'r'"
+                              " AND n.nspname NOT IN ('pg_catalog', 'information_schema')").fetchone()[0]
+        schemas = conn.execute("SELECT array_agg(nspname::text) FROM pg_namespace WHERE nspname"
+                               " NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'").fetchone()[0]
+    assert tables == ["invoices"]
+    assert schemas == ["public"]
+
+
+def test_ctrl_c_rolls_back_the_unit_and_resume_finishes(fresh_db: str, env: dict[str, str]):
+    init = growth_sim_cli(env, "init", "--dsn", fresh_db, "--scale", "0.005", "--seed", "9")
+    assert init.returncode == 0, init.stderr
+    proc = subprocess.Popen([*_command(), "advance", "--dsn", fresh_db, "--to", "+6h", "-q"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline \
+            and scalar(fresh_db, "SELECT count(*) FROM growth_sim.units") < 20:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    if proc.returncode == 130:  # interrupted mid-way (it may have finished just before the signal)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "resume" in lines[0], err
+    else:
+        assert proc.returncode == 0, err
+    done = growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", "2026-01-05T06:00:00Z", "-q")
+    assert done.returncode == 0, done.stderr
+    schedule = Schedule(load_profile("taskpilot"), 0.005)
+    for table in ("issues", "comments", "activity_log", "notifications"):
+        assert scalar(fresh_db, f"SELECT count(*) FROM {table}") == schedule.rows(table, 6), table
+
+
+# -- init -----------------------------------------------------------------------------------------------
+def test_init_twice_with_the_same_settings(fresh_db: str, env: dict[str, str]):
+    first = growth_sim_cli(env, "init", "--dsn", fresh_db, "--seed", "3", "--scale", SCALE)
+    assert first.returncode == 0, first.stderr
+    assert "initialised" in first.stdout and "already" not in first.stdout
+    second = growth_sim_cli(env, "init", "--dsn", fresh_db, "--seed", "3", "--scale", SCALE)
+    assert second.returncode == 0, second.stderr
+    assert "already initialised" in second.stdout
+    assert run_row(fresh_db) == (3, float(SCALE), None)
+
+
+def test_init_with_another_seed_needs_force(fresh_db: str, env: dict[str, str]):
+    grow = growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", "+1h", "--seed", "3", "--scale", SCALE, "-q")
+    assert grow.returncode == 0, grow.stderr
+    issues = scalar(fresh_db, "SELECT count(*) FROM issues")
+    assert issues > 0
+
+    refused = growth_sim_cli(env, "init", "--dsn", fresh_db, "--seed", "4", "--scale", SCALE)
+    assert_user_error(refused, "seed", "--force")
+    assert run_row(fresh_db) == (3, float(SCALE), 1)
+    assert scalar(fresh_db, "SELECT count(*) FROM issues") == issues
+
+    forced = growth_sim_cli(env, "init", "--dsn", fresh_db, "--seed", "4", "--scale", SCALE, "--force", "--json")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(forced.stdout)["action"] == "replaced"
+    assert run_row(fresh_db) == (4, float(SCALE), None)
+    assert scalar(fresh_db, "SELECT count(*) FROM issues") == 0
+    assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.units") == 0

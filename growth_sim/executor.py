@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 
 from . import ledger, measure
 from .connect import connect
@@ -67,6 +68,7 @@ class Run:
     """An open growth run on one database connection."""
 
     def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
         self.conn = connect(dsn, autocommit=True)  # units are explicit transactions
         self.conn.execute("SET application_name = 'growth-sim'")
         self.run = ledger.load(self.conn)
@@ -88,6 +90,29 @@ class Run:
     def _set_clock(self, hour: float) -> None:
         self.conn.execute("SELECT set_config('growth_sim.now', %s, true)",
                           (self.schedule.time_of(hour).isoformat(),))
+
+    @contextmanager
+    def _unit(self) -> Iterator[None]:
+        """The transaction of one unit of work.
+
+        Interrupted inside a statement (Ctrl-C while a COPY starts or ends), the session stays busy and can neither
+        roll back nor run anything else: it is closed, and the server rolls the unit back.
+        """
+        with self.conn.transaction():
+            try:
+                yield
+            except BaseException:
+                if self.conn.info.transaction_status == pq.TransactionStatus.ACTIVE:
+                    self.conn.close()
+                raise
+
+    def restore_autovacuum(self) -> None:
+        """Give the tables back to autovacuum, on a new session if an interrupt closed this one."""
+        if self.conn.broken:
+            return  # the server went away; the next run restores the settings when it ends
+        if self.conn.closed:
+            self.conn = connect(self.dsn, autocommit=True)
+        self._autovacuum(True)
 
     def _autovacuum(self, enabled: bool) -> None:
         """Real autovacuum runs on wall-clock time; it is held off while the run emulates it."""
@@ -117,7 +142,7 @@ class Run:
             if unit in done:
                 continue
             t0 = time.monotonic()
-            with self.conn.transaction():
+            with self._unit():
                 self._set_clock(0)
                 if unit == "initial/reference":
                     batches = self.model.reference_batches()
@@ -167,7 +192,7 @@ class Run:
             width = self.profile.widths.get(knob)
             median = self.size.knob_median(plan.size, size_now, planned_growth, plan.count.get(knob, 0),
                                            width.preview_max if width else 0)
-            with self.conn.transaction():
+            with self._unit():
                 self._set_clock(plan.hour + 1)
                 for stream in self.model.insert_order:
                     if plan.count.get(stream):
@@ -262,8 +287,7 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
         except KeyboardInterrupt:
             raise Interrupted(_interrupted_message(dsn, run.schedule)) from None
         finally:
-            if not run.conn.closed and not run.conn.broken:
-                run._autovacuum(True)
+            run.restore_autovacuum()
         units = (target_hour - (start or 0)) + (len(run.initial_units()) if start is None else 0)
         return run.summary(start, units, rows, time.monotonic() - started)
     except psycopg.OperationalError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -174,22 +175,35 @@ def test_database_with_a_foreign_table_is_left_alone(fresh_db: str, env: dict[st
 def test_ctrl_c_rolls_back_the_unit_and_resume_finishes(fresh_db: str, env: dict[str, str]):
     init = growth_sim_cli(env, "init", "--dsn", fresh_db, "--scale", "0.005", "--seed", "9")
     assert init.returncode == 0, init.stderr
-    proc = subprocess.Popen([*_command(), "advance", "--dsn", fresh_db, "--to", "+6h", "-q"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < deadline \
-            and scalar(fresh_db, "SELECT count(*) FROM growth_sim.units") < 20:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert "Traceback" not in err, err
-    if proc.returncode == 130:  # interrupted mid-way (it may have finished just before the signal)
+    end = "2026-01-05T06:00:00Z"  # +6h from week 0, absolute so that a resume aims at the same hour
+    rng = random.Random()
+    interrupts = []
+    for _ in range(2):  # Ctrl-C at random moments: inside a COPY, between statements, between units
+        done = scalar(fresh_db, "SELECT count(*) FROM growth_sim.units")
+        threshold = done + rng.randrange(3, 30)
+        proc = subprocess.Popen([*_command(), "advance", "--dsn", fresh_db, "--to", end, "-q"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline \
+                and scalar(fresh_db, "SELECT count(*) FROM growth_sim.units") < threshold:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0, 0.1))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        interrupts.append((threshold, proc.returncode, err))
+        assert "Traceback" not in err, err
+        if proc.returncode == 0:  # it finished just before the signal
+            break
+        assert proc.returncode == 130, interrupts
         lines = err.strip().splitlines()
-        assert len(lines) == 1 and "resume" in lines[0], err
-    else:
-        assert proc.returncode == 0, err
-    done = growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", "2026-01-05T06:00:00Z", "-q")
-    assert done.returncode == 0, done.stderr
+        assert len(lines) == 1 and "interrupted" in lines[0] and "resume" in lines[0], interrupts
+        # The unit in progress was rolled back with its ledger row, and autovacuum is given back to the tables.
+        assert scalar(fresh_db, "SELECT count(*) FROM issues") == scalar(
+            fresh_db, "SELECT coalesce(sum((rows ->> 'issues')::int), 0) FROM growth_sim.units")
+        assert scalar(fresh_db, "SELECT count(*) FROM pg_class WHERE reloptions::text LIKE '%autovacuum%'") == 0
+    done = growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", end, "-q")
+    assert done.returncode == 0, (interrupts, done.stderr)
+    assert scalar(fresh_db, "SELECT clock_hour FROM growth_sim.run") == 6
     schedule = Schedule(load_profile("taskpilot"), 0.005)
     for table in ("issues", "comments", "activity_log", "notifications"):
         assert scalar(fresh_db, f"SELECT count(*) FROM {table}") == schedule.rows(table, 6), table

@@ -250,6 +250,28 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
         click.echo(format_summary(result))
 
 
+@cli.command("plot")
+@dsn_option
+@click.option("-o", "--output", default="growth.png", show_default=True, metavar="FILE",
+              help="Where to write the figure (PNG; another suffix matplotlib knows, such as .svg or .pdf, works too).")
+@click.option("--dpi", type=click.IntRange(40, 400), default=80, show_default=True, help="Resolution of the image.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def plot_command(dsn: str | None, output: str, dpi: int, as_json: bool) -> None:
+    """Draw a grown database's history as one figure: rows against the plan, size against the milestones,
+    bloat and dead tuples of the hot tables, vacuum events, and the size of every table at the end.
+    """
+    from .history import load_history
+    from .plot import save_growth_figure
+
+    history = load_history(resolve_dsn(dsn).dsn)
+    path = save_growth_figure(history, output, dpi=dpi)
+    if as_json:
+        click.echo(json.dumps({"path": str(path), "measurements": len(history.samples),
+                               "last_hour": history.hours[-1], "bytes": path.stat().st_size}))
+    else:
+        click.echo(f"wrote {path}: {history.describe()}")
+
+
 def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float | None) -> None:
     """Initialise a new database; an initialised one keeps its settings (flags given must match them)."""
     from . import ledger

@@ -21,6 +21,10 @@ from .resources import data_dir
 from .units import parse_size
 
 HOURS_PER_WEEK = 168
+CURVE_MAX = 10_000  # hour-of-day weights are percent-like; larger values only risk integer overflow
+WEEKEND_MAX = 100.0
+NUMBER_MAX = 1e10  # no count, rate, day or width of a profile is larger; keeps the schedule's int64 exact
+RATIO_MAX = 1000.0
 _WEEK_RE = re.compile(r"^week-(\d+)$")
 
 
@@ -197,7 +201,8 @@ class _Reader:
             node = node.get(part)
         return node
 
-    def number(self, key: str, value: Any, *, minimum: float = 0.0, integer: bool = False) -> float:
+    def number(self, key: str, value: Any, *, minimum: float = 0.0, maximum: float = NUMBER_MAX,
+               integer: bool = False) -> float:
         if value is None:
             raise self.fail(key, "missing value")
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -206,6 +211,8 @@ class _Reader:
             raise self.fail(key, f"{value!r} must be a whole number")
         if value < minimum:
             raise self.fail(key, f"{value!r} must be >= {minimum:g}")
+        if value > maximum:
+            raise self.fail(key, f"{value!r} must be <= {maximum:g}")
         return value
 
     def size(self, key: str, value: Any) -> int:
@@ -260,10 +267,11 @@ class _Reader:
         if not isinstance(hourly, list) or len(hourly) != 24:
             got = f"{len(hourly)} values" if isinstance(hourly, list) else repr(hourly)
             raise self.fail("curve.hourly", f"needs 24 values (one per hour of the day), got {got}")
-        curve = tuple(int(self.number(f"curve.hourly[{i}]", v, integer=True)) for i, v in enumerate(hourly))
+        curve = tuple(int(self.number(f"curve.hourly[{i}]", v, maximum=CURVE_MAX, integer=True))
+                      for i, v in enumerate(hourly))
         if not any(curve):
             raise self.fail("curve.hourly", "all hours are zero: nothing would ever happen")
-        weekend = self.number("curve.weekend_factor", curve_raw.get("weekend_factor", 1.0))
+        weekend = self.number("curve.weekend_factor", curve_raw.get("weekend_factor", 1.0), maximum=WEEKEND_MAX)
         vacuum = self.table("vacuum", required=False)
         return Profile(
             name=self.text("profile.name", head.get("name")),
@@ -358,7 +366,7 @@ class _Reader:
             result.append(Derived(
                 name=name,
                 per=tuple(per),
-                ratio=self.number(f"{key}.ratio", spec.get("ratio")),
+                ratio=self.number(f"{key}.ratio", spec.get("ratio"), maximum=RATIO_MAX),
                 initial=int(self.number(f"{key}.initial", spec["initial"], integer=True))
                 if "initial" in spec else None,
                 history_days=self.number(f"{key}.history_days",

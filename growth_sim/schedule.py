@@ -56,6 +56,8 @@ class Schedule:
         self._cumw = np.concatenate([[0], np.cumsum(weights)])
         self._week_weight = int(self._cumw[HOURS_PER_WEEK]) if self.last_hour >= HOURS_PER_WEEK \
             else int(self._cumw[-1] * HOURS_PER_WEEK // max(self.last_hour, 1))
+        if max([*profile.milestones[-1].counts.values(), *profile.rates.values()]) * scale >= 2**62:
+            raise GrowthSimError(f"--scale {scale:g} is too large for profile {profile.name!r}")
         self._milestones = [(m.hour, {k: scaled(v, scale) for k, v in m.counts.items()}, m.size * scale)
                             for m in profile.milestones]
         rates = [scaled(r, scale) for r in profile.rates.values()]

@@ -242,6 +242,10 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
 
     target_db = resolve_dsn(dsn)
     _prepare(target_db.dsn, profile_name, seed, scale)
+    from .diskspace import check_space
+
+    if warning := check_space(target_db.dsn, target):
+        click.echo(f"warning: {warning}", err=True)
     with ProgressBar(disabled=quiet or as_json) as bar:
         result = advance(target_db.dsn, target, bar.update)
     if as_json:
@@ -305,6 +309,10 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        where = f"; see `{exc.ctx.command_path} --help`" if exc.ctx else ""
+        click.echo(f"error: {exc.format_message().rstrip('.')}{where}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

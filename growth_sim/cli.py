@@ -241,7 +241,7 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
     from .summary import format_summary
 
     target_db = resolve_dsn(dsn)
-    _prepare(target_db.dsn, profile_name, seed, scale)
+    _prepare(target_db.dsn, profile_name, seed, scale, target)
     from .diskspace import check_space
 
     if warning := check_space(target_db.dsn, target):
@@ -276,11 +276,12 @@ def plot_command(dsn: str | None, output: str, dpi: int, as_json: bool) -> None:
         click.echo(f"wrote {path}: {history.describe()}")
 
 
-def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float | None) -> None:
+def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float | None, target: str) -> None:
     """Initialise a new database; an initialised one keeps its settings (flags given must match them)."""
     from . import ledger
     from .install import initialise
     from .profile import load_profile
+    from .schedule import Schedule
 
     _check_seed_scale(seed, scale)
     if ensure_database(dsn):
@@ -290,9 +291,11 @@ def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float 
             existing = ledger.load(conn) if ledger.exists(conn) else None
     if existing is not None and profile_name is None and seed is None and scale is None:
         return
-    initialise(dsn, load_profile(profile_name or (existing.profile if existing else "taskpilot")),
-               seed if seed is not None else (existing.seed if existing else 1),
-               scale if scale is not None else (existing.scale if existing else 1.0))
+    profile = load_profile(profile_name or (existing.profile if existing else "taskpilot"))
+    scale = scale if scale is not None else (existing.scale if existing else 1.0)
+    if existing is None:
+        Schedule(profile, scale).resolve_target(target, 0)  # a bad target creates nothing
+    initialise(dsn, profile, seed if seed is not None else (existing.seed if existing else 1), scale)
 
 
 def _check_seed_scale(seed: int | None, scale: float | None) -> None:

@@ -63,8 +63,8 @@ def snapshot(dsn: str) -> dict[str, object]:
             sql.Identifier(s), sql.Identifier(t))).fetchone()[0] for s, t in tables}
         schemas = conn.execute("SELECT array_agg(nspname::text ORDER BY nspname) FROM pg_namespace"
                                " WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'").fetchone()[0]
-        run = conn.execute("SELECT profile, profile_hash, seed, scale, clock_hour, state::text FROM growth_sim.run"
-                           ).fetchone() if "growth_sim.run" in counts else None
+        run = conn.execute("SELECT array_agg(to_jsonb(r)::text) FROM growth_sim.run r").fetchone()[0] \
+            if "growth_sim.run" in counts else None
         units = conn.execute("SELECT max(unit), sum(hour) FROM growth_sim.units").fetchone() \
             if "growth_sim.units" in counts else None
     return {"counts": counts, "schemas": schemas, "run": run, "units": units}

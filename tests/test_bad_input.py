@@ -105,7 +105,7 @@ NO_DATABASE: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "unknown command": (["bogus"], ("bogus",)),
     "plan unknown period": (["plan", "--to", "week-1", "--by", "month"], ("--by", "month")),
     "plan past the end": (["plan", "--to", "week-13"], ("last milestone",)),
-    "plan backwards": (["plan", "--from", "week-2", "--to", "week-1"], ("week-1",)),
+    "plan backwards": (["plan", "--from", "week-2", "--to", "week-1"], ("--to 'week-1'", "before --from")),
     "plan scale zero": (["plan", "--to", "week-1", "--scale", "0"], ("--scale",)),
     "plan scale huge": (["plan", "--to", "week-1", "--scale", "1e308"], ("--scale", "too large")),
     "plan profile path missing": (["plan", "--to", "week-1", "--profile", "/nonexistent/x.toml"], ("not found",)),

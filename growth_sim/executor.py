@@ -127,20 +127,30 @@ class Run:
 
     # -- the initial dataset --------------------------------------------------------------------------------
     def initial_units(self) -> list[tuple[str, str | None, int, int]]:
-        """(unit name, stream, first, stop) of the initial load; the payload knob goes last."""
-        order = [s for s in self.model.insert_order if s != self.model.size_knob] + [self.model.size_knob]
+        """(unit name, stream, first, stop) of the initial load.
+
+        The history's updates come before the payload knob, which goes last so that it absorbs what the rest
+        (dead tuples included) left of the size plan.
+        """
         units: list[tuple[str, str | None, int, int]] = [("initial/reference", None, 0, 0)]
-        for stream in order:
-            total = self.schedule.initial(stream)
-            chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
-            for k, first in enumerate(range(0, total, chunk)):
-                units.append((f"initial/{stream}/{k:05d}", stream, first, min(total, first + chunk)))
+        for stream in self.model.insert_order:
+            if stream == self.model.size_knob:
+                continue
+            units += self._initial_chunks(stream)
         units.append(("initial/~history", None, 0, 0))
-        return units
+        return units + self._initial_chunks(self.model.size_knob)
+
+    def _initial_chunks(self, stream: str) -> list[tuple[str, str | None, int, int]]:
+        total = self.schedule.initial(stream)
+        chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
+        return [(f"initial/{stream}/{k:05d}", stream, first, min(total, first + chunk))
+                for k, first in enumerate(range(0, total, chunk))]
 
     def load_initial(self, report: Callable[[Progress], None]) -> None:
         units = self.initial_units()
         done = ledger.done_units(self.conn, "initial/")
+        if not done:
+            self.size.reserve(measure.database_size(self.conn), int(self.schedule.size(np.array([0]))[0]))
         started, written = time.monotonic(), 0
         for n, (unit, stream, first, stop) in enumerate(units):
             if unit in done:
@@ -156,6 +166,7 @@ class Run:
                 elif stream is None:
                     rows = {}
                     for op in self.model.history_operations():
+                        self._set_clock(op.hour)
                         self.conn.execute(op.sql, op.params)
                         rows[op.name] = rows.get(op.name, 0) + op.rows
                 else:

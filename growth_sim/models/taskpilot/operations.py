@@ -51,6 +51,8 @@ NOTIFICATION_READ_AT = """
 UPDATE notifications n SET read_at = u.at
 FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(id, at) WHERE n.id = u.id"""
 
+ISSUE_TOUCH = "UPDATE issues SET updated_at = app_now() WHERE id = ANY(%s::uuid[])"
+
 NOTIFICATION_DELETE = "DELETE FROM notifications WHERE id = ANY(%s::uuid[])"
 
 
@@ -155,10 +157,23 @@ def _notification_ops(world: World, plan: HourPlan, stream: str, statement: str)
 
 
 def history_operations(world: World, chunk: int = 20_000) -> list[Operation]:
-    """What the initial dataset went through before week 0: its notifications read back then.
+    """What the initial dataset went through before week 0, applied as updates after the load so that week 0
+    already carries the dead tuples a year of use leaves: the last edit of a share of the issues, and the
+    notifications read back then."""
+    return _issue_history(world) + _notification_history(world, chunk)
 
-    Applied as updates after the load, so the initial dataset carries the dead tuples a year of use leaves.
-    """
+
+def _issue_history(world: World) -> list[Operation]:
+    """A share of the initial issues edited once more at the end of the day they were last touched."""
+    i = np.arange(world.schedule.initial("issues"))
+    i = i[world.stream("issues").uniform("history_edit", i) < world.params["history_issue_edit_share"]]
+    day_end = np.minimum(np.floor(world.issue_touched(i) / 24) + 1, 0) * 24
+    return [Operation(float(end), "issue_updates", ISSUE_TOUCH,
+                      (uuid_strings(world.seed, "issues", i[day_end == end]),), int((day_end == end).sum()))
+            for end in np.unique(day_end)]
+
+
+def _notification_history(world: World, chunk: int) -> list[Operation]:
     schedule = world.schedule
     total = schedule.initial("notification_reads")
     ops = []

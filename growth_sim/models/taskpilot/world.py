@@ -118,6 +118,11 @@ class World:
     def issue_hours(self, i: np.ndarray) -> np.ndarray:
         return self.schedule.ordinal_hours("issues", i)
 
+    def issue_touched(self, i: np.ndarray) -> np.ndarray:
+        """When an initial issue was last edited before week 0 (its creation for issues of week 0 onwards)."""
+        created = self.issue_hours(i)
+        return created + np.maximum(0.0, -created) * self.stream("issues").uniform("touched", i)
+
     def recent_issue(self, name: str, field: str, ordinals: np.ndarray, hours: np.ndarray) -> np.ndarray:
         """An issue created before each time, far more often a recent one than an old one."""
         available = np.maximum(self.schedule.count_before("issues", hours), 1)

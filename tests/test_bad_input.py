@@ -18,7 +18,7 @@ import numpy as np
 import psycopg
 import pytest
 from psycopg import sql
-from test_advance_cli import _with_source, assert_user_error, growth_sim_cli
+from support import assert_user_error, module_database, run_cli, with_source
 from test_profile import _run_main
 
 from growth_sim.cluster import Cluster
@@ -36,21 +36,15 @@ SECRET = "s3cr3t-Pa55"
 @pytest.fixture(scope="module")
 def grown(pg_cluster: Cluster) -> Iterator[str]:
     """A database initialised with taskpilot, seed 7, scale 0.002 and grown to +2h."""
-    name = f"test_bad_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            dsn = pg_cluster.dsn(name)
-            initialise(dsn, load_profile("taskpilot"), 7, SCALE)
-            advance(dsn, "+2h")
-            yield dsn
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with module_database(pg_cluster, "test_bad") as dsn:
+        initialise(dsn, load_profile("taskpilot"), 7, SCALE)
+        advance(dsn, "+2h")
+        yield dsn
 
 
 @pytest.fixture
 def env(cli_env: dict[str, str]) -> dict[str, str]:
-    return _with_source(cli_env)
+    return with_source(cli_env)
 
 
 def snapshot(dsn: str) -> dict[str, object]:
@@ -149,7 +143,7 @@ def test_the_console_script_answers_the_same(grown: str, env: dict[str, str], ca
     args, words = ON_GROWN[case]
     before = snapshot(grown)
     in_process = assert_user_error(cli(args[0], "--dsn", grown, *args[1:]), *words)
-    script = assert_user_error(growth_sim_cli(env, args[0], "--dsn", grown, *args[1:]), *words)
+    script = assert_user_error(run_cli(env, args[0], "--dsn", grown, *args[1:]), *words)
     assert script.split("; see")[0] == in_process.split("; see")[0]  # the --help hint names how it was started
     assert snapshot(grown) == before
 
@@ -173,7 +167,7 @@ def test_an_unusable_home_is_one_line(home: str):
 
 def test_pg_bindir_pointing_nowhere(env: dict[str, str], tmp_path: Path):
     home = tmp_path / "home"
-    run = growth_sim_cli({**env, "GROWTH_SIM_HOME": str(home), "PG_BINDIR": str(tmp_path / "nowhere")},
+    run = run_cli({**env, "GROWTH_SIM_HOME": str(home), "PG_BINDIR": str(tmp_path / "nowhere")},
                          "advance", "--to", "+1h", "-q")
     assert_user_error(run, "PG_BINDIR", "initdb")
     assert not (home / "data").exists() and not (home / "cluster.json").exists()

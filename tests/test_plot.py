@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import struct
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import psycopg
 import pytest
 from nbclient import NotebookClient
 from psycopg import sql
-from test_advance_cli import _with_source, assert_user_error, growth_sim_cli
+from support import assert_user_error, module_database, run_cli, with_source
 
 import growth_sim
 from growth_sim.cluster import Cluster
@@ -34,21 +33,15 @@ INSERT_ONLY = ("issues", "comments", "activity_log")
 @pytest.fixture(scope="module")
 def grown(pg_cluster: Cluster) -> Iterator[str]:
     """A database grown to +30h at scale 0.002 (a measurement every simulated hour), shared by the module."""
-    name = f"test_plot_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            dsn = pg_cluster.dsn(name)
-            initialise(dsn, load_profile("taskpilot"), 3, SCALE)
-            advance(dsn, f"+{HOURS}h")
-            yield dsn
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with module_database(pg_cluster, "test_plot") as dsn:
+        initialise(dsn, load_profile("taskpilot"), 3, SCALE)
+        advance(dsn, f"+{HOURS}h")
+        yield dsn
 
 
 @pytest.fixture
 def env(cli_env: dict[str, str]) -> dict[str, str]:
-    return _with_source(cli_env)
+    return with_source(cli_env)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -96,7 +89,7 @@ def test_notebook_is_stored_without_outputs():
 def test_notebook_runs_headless_and_draws_every_figure(grown: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("DATABASE_URL", grown)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("PYTHONPATH", _with_source(dict(os.environ))["PYTHONPATH"])
+    monkeypatch.setenv("PYTHONPATH", with_source(dict(os.environ))["PYTHONPATH"])
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     figures = []
@@ -113,7 +106,7 @@ def test_notebook_runs_headless_and_draws_every_figure(grown: str, monkeypatch: 
 
 def test_plot_command_writes_a_png(grown: str, env: dict[str, str], tmp_path: Path):
     out = tmp_path / "growth.png"
-    run = growth_sim_cli(env, "plot", "--dsn", grown, "-o", str(out), "--json")
+    run = run_cli(env, "plot", "--dsn", grown, "-o", str(out), "--json")
     assert run.returncode == 0, run.stderr
     info = json.loads(run.stdout)
     assert info == {"path": str(out), "measurements": HOURS + 1, "last_hour": HOURS, "bytes": out.stat().st_size}
@@ -124,18 +117,18 @@ def test_plot_command_writes_a_png(grown: str, env: dict[str, str], tmp_path: Pa
 def test_plot_of_a_database_never_advanced(fresh_db: str, env: dict[str, str], tmp_path: Path):
     initialise(fresh_db, load_profile("taskpilot"), 1, SCALE)
     out = tmp_path / "g.png"
-    assert_user_error(growth_sim_cli(env, "plot", "--dsn", fresh_db, "-o", str(out)), "no measurements", "advance")
+    assert_user_error(run_cli(env, "plot", "--dsn", fresh_db, "-o", str(out)), "no measurements", "advance")
     assert not out.exists()
 
 
 def test_plot_of_a_database_not_initialised(fresh_db: str, env: dict[str, str], tmp_path: Path):
     out = tmp_path / "g.png"
-    assert_user_error(growth_sim_cli(env, "plot", "--dsn", fresh_db, "-o", str(out)), "not initialised", "init")
+    assert_user_error(run_cli(env, "plot", "--dsn", fresh_db, "-o", str(out)), "not initialised", "init")
     assert not out.exists()
 
 
 @pytest.mark.parametrize("name", ["missing-dir/g.png", "g.unknownformat"])
 def test_plot_to_a_file_it_cannot_write(grown: str, env: dict[str, str], tmp_path: Path, name: str):
     out = tmp_path / name
-    assert_user_error(growth_sim_cli(env, "plot", "--dsn", grown, "-o", str(out)), "cannot write", str(out))
+    assert_user_error(run_cli(env, "plot", "--dsn", grown, "-o", str(out)), "cannot write", str(out))
     assert not out.exists()

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from test_advance_cli import assert_user_error
+from support import assert_user_error
 from test_bad_input import cli, snapshot
 
 import growth_sim

@@ -80,3 +80,10 @@ def test_bad_parameters_fail_the_test_in_one_line(pytester: pytest.Pytester, mon
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*growth_db(profile='taskpilot', to='week-99'*past the profile's last milestone*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_the_readme_example_is_the_sample_test() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = [b.split("```")[0] for b in readme.split("```python\n")[1:]]
+    example = next(b for b in blocks if "def test_board_query_stops_sorting_with_the_composite_index" in b)
+    assert example in (SAMPLE / "board_index.py").read_text()

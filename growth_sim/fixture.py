@@ -33,7 +33,7 @@ from psycopg.conninfo import make_conninfo
 from . import __version__, ledger
 from .connect import connect, describe, ensure_database
 from .errors import DatabaseError, GrowthSimError
-from .executor import Progress, advance
+from .executor import Interrupted, Progress, advance
 from .install import EXTENSIONS, drop_everything, foreign_tables, initialise, profile_reference
 from .models import model_module
 from .profile import Profile, load_profile
@@ -126,7 +126,10 @@ def build(spec: FixtureSpec, server_dsn: str, output: Path,
         raise GrowthSimError(f"directory {output.parent} does not exist; create it or write the fixture elsewhere")
     with scratch_database(server_dsn) as dsn:
         initialise(dsn, spec.profile, spec.seed, spec.scale, sizing="open")
-        advance(dsn, spec.target, report)
+        try:
+            advance(dsn, spec.target, report)
+        except Interrupted:
+            raise Interrupted(f"interrupted; nothing was written to {output}") from None
         with connect(dsn, autocommit=True) as conn:
             manifest = _write_atomically(output, lambda stream: dump(conn, spec, stream))
     manifest_path(output).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -8,8 +8,9 @@
 Each parameter set is grown once into a template database named by its content key (kept on the server, so
 later sessions reuse it); every call returns a new copy (`growth_sim.templates.FixtureDatabase`: ``dsn``,
 ``name``, ``manifest``) that is dropped when the test ends. The server is ``--growth-dsn``, else
-``$GROWTH_SIM_TEST_DSN``, else the private cluster under ``$GROWTH_SIM_HOME`` (started on first use). Loading
-the plugin starts nothing: only a test that asks for `growth_db` does.
+``$GROWTH_SIM_TEST_DSN``, else the private cluster under ``$GROWTH_SIM_HOME`` (started on first use and left
+running, as the CLI does: ``growth-sim db stop``). Loading the plugin starts nothing: only a test that asks for
+`growth_db` does.
 """
 
 from __future__ import annotations

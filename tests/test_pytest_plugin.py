@@ -1,8 +1,8 @@
 """The pytest plugin as a user's suite meets it: the sample suite in tests/plugin_sample/ run by pytester.
 
 The sample needs one fixture (TaskPilot at week 2, scale 0.001, seed 7): its template is built once on the
-session's cluster, every test gets its own copies, and no copy outlives its test. A second session reuses the
-template instead of building it again.
+session's cluster (named by --growth-dsn), every test gets its own copies, and no copy outlives its test. A
+second session, on the private cluster under $GROWTH_SIM_HOME (the same one), reuses the template.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ def test_sample_suite_builds_the_template_once_and_copies_it_per_test(
     assert databases(pg_cluster, COPY_PREFIX) == []
     assert databases(pg_cluster, "growth_sim_scratch_") == []
 
-    monkeypatch.setenv("GROWTH_SIM_TEST_DSN", dsn)  # the other way to name the server
-    second = run_suite(pytester, monkeypatch)
+    monkeypatch.delenv("GROWTH_SIM_TEST_DSN", raising=False)
+    monkeypatch.setenv("GROWTH_SIM_HOME", str(pg_cluster.home))
+    second = run_suite(pytester, monkeypatch)  # no server named: the private cluster under $GROWTH_SIM_HOME
     second.assert_outcomes(passed=3)
     built, reused, copies, slowest = SUMMARY.search(second.stdout.str()).groups()
     assert (built, reused, copies) == ("0", "1", "4")
@@ -76,7 +77,8 @@ def test_loading_the_plugin_starts_nothing(pytester: pytest.Pytester, monkeypatc
 def test_bad_parameters_fail_the_test_in_one_line(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
                                                   pg_cluster: Cluster) -> None:
     pytester.makepyfile(test_bad="def test_bad(growth_db):\n    growth_db(to='week-99')\n")
-    result = run_suite(pytester, monkeypatch, "--growth-dsn", pg_cluster.dsn("postgres"))
+    monkeypatch.setenv("GROWTH_SIM_TEST_DSN", pg_cluster.dsn("postgres"))
+    result = run_suite(pytester, monkeypatch)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*growth_db(profile='taskpilot', to='week-99'*past the profile's last milestone*"])
     assert "Traceback" not in result.stdout.str()

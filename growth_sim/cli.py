@@ -309,6 +309,8 @@ def fixture_load(dsn: str | None, file: Path, force: bool, as_json: bool) -> Non
     from .fixture import load
 
     result = load(resolve_dsn(dsn).dsn, file, force=force)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(result.__dict__))
         return

@@ -18,7 +18,7 @@ import psycopg
 import psycopg.conninfo
 import pytest
 from psycopg import sql
-from test_advance_cli import _with_source, assert_user_error, growth_sim_cli
+from support import assert_user_error, counts, run_cli, with_source
 
 from growth_sim import executor
 from growth_sim.cluster import Cluster
@@ -33,7 +33,7 @@ INPUTS = ("--profile", "taskpilot", "--to", "+12h", "--scale", "0.001")
 @pytest.fixture(scope="module")
 def module_env(pg_cluster: Cluster) -> dict[str, str]:
     """The CLI's environment: the session's cluster (its variables are set while `pg_cluster` lives)."""
-    return _with_source(dict(os.environ))
+    return with_source(dict(os.environ))
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +41,13 @@ def builds(tmp_path_factory: pytest.TempPathFactory, pg_cluster: Cluster, module
            ) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("fixtures")
     files = {"a": out / "a.sql.gz", "b": out / "b.sql.gz", "c": out / "c.sql"}
-    run = growth_sim_cli(module_env, "fixture", "build", *INPUTS, "--seed", "7", "-o", str(files["a"]), "--json")
+    run = run_cli(module_env, "fixture", "build", *INPUTS, "--seed", "7", "-o", str(files["a"]), "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == json.loads(manifest_path(files["a"]).read_text())
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(executor, "INITIAL_CHUNK_ROWS", 37)  # other unit boundaries: ~5x as many initial units
         build(FixtureSpec.of("taskpilot", "+12h", 0.001, 7), pg_cluster.dsn("postgres"), files["b"])
-    run = growth_sim_cli(module_env, "fixture", "build", *INPUTS, "--seed", "8", "-o", str(files["c"]), "-q")
+    run = run_cli(module_env, "fixture", "build", *INPUTS, "--seed", "8", "-o", str(files["c"]), "-q")
     assert run.returncode == 0, run.stderr
     return files
 
@@ -65,7 +65,7 @@ def table_digests(dsn: str) -> dict[str, str]:
 
 
 def load(env: dict[str, str], path: Path, dsn: str, *options: str) -> subprocess.CompletedProcess[str]:
-    return growth_sim_cli(env, "fixture", "load", "--dsn", dsn, str(path), *options)
+    return run_cli(env, "fixture", "load", "--dsn", dsn, str(path), *options)
 
 
 def test_same_inputs_give_the_same_bytes(builds: dict[str, Path]) -> None:
@@ -88,15 +88,13 @@ def test_another_seed_gives_another_file(builds: dict[str, Path]) -> None:
 
 def test_loading_gives_the_manifest_counts_and_no_wall_clock(builds: dict[str, Path], fresh_db: str,
                                                              cli_env: dict[str, str]) -> None:
-    run = load(_with_source(cli_env), builds["a"], fresh_db, "--json")
+    run = load(with_source(cli_env), builds["a"], fresh_db, "--json")
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     expected = manifest(builds["a"])
     assert result["tables"] == expected["tables"] and result["checked"] is True
+    assert counts(fresh_db, expected["tables"]) == expected["tables"]
     with psycopg.connect(fresh_db) as conn:
-        for table, rows in expected["tables"].items():
-            assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-                                ).fetchone()[0] == rows
         assert conn.execute("SELECT clock_hour, state FROM growth_sim.run").fetchone() == (12, {"sizing": "open"})
         columns = conn.execute("SELECT c.table_name, c.column_name FROM information_schema.columns c"
                                " JOIN information_schema.tables t USING (table_schema, table_name)"
@@ -116,7 +114,7 @@ def test_psql_loads_the_same_data(builds: dict[str, Path], dsn_factory, cli_env:
     if not psql.exists():
         pytest.skip(f"no psql next to the server binaries in {pg_cluster.bin_dir}")
     by_psycopg, by_psql = dsn_factory(), dsn_factory()
-    assert load(_with_source(cli_env), builds["a"], by_psycopg).returncode == 0
+    assert load(with_source(cli_env), builds["a"], by_psycopg).returncode == 0
     plain = tmp_path / "a.sql"
     plain.write_bytes(gzip.decompress(builds["a"].read_bytes()))
     subprocess.run([str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", by_psql, "-f", str(plain)],
@@ -126,7 +124,7 @@ def test_psql_loads_the_same_data(builds: dict[str, Path], dsn_factory, cli_env:
 
 def test_load_refuses_a_database_with_tables_unless_forced(builds: dict[str, Path], fresh_db: str,
                                                            cli_env: dict[str, str]) -> None:
-    env = _with_source(cli_env)
+    env = with_source(cli_env)
     with psycopg.connect(fresh_db) as conn:
         conn.execute("CREATE TABLE mine (x int)")
     line = assert_user_error(load(env, builds["a"], fresh_db), "not empty", "public.mine", "--force")
@@ -146,7 +144,7 @@ def test_a_role_without_superuser_loads_it(builds: dict[str, Path], fresh_db: st
             sql.Identifier(conn.info.dbname), sql.Identifier(role)))
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(role)))
     as_role = psycopg.conninfo.make_conninfo(fresh_db, user=role)
-    run = load(_with_source(cli_env), builds["a"], as_role)
+    run = load(with_source(cli_env), builds["a"], as_role)
     assert run.returncode == 0, run.stderr
     assert "warning: extension pgstattuple not created" in run.stderr  # needs a superuser; only `advance` uses it
     with psycopg.connect(as_role) as conn:
@@ -154,9 +152,9 @@ def test_a_role_without_superuser_loads_it(builds: dict[str, Path], fresh_db: st
 
 
 def test_a_loaded_fixture_keeps_growing(builds: dict[str, Path], fresh_db: str, cli_env: dict[str, str]) -> None:
-    env = _with_source(cli_env)
+    env = with_source(cli_env)
     assert load(env, builds["a"], fresh_db).returncode == 0
-    run = growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", "+2h", "--json")
+    run = run_cli(env, "advance", "--dsn", fresh_db, "--to", "+2h", "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["end_hour"] == 14
     planned = Schedule(FixtureSpec.of("taskpilot", "+12h", 0.001, 7).profile, 0.001)
@@ -168,10 +166,10 @@ def test_a_loaded_fixture_keeps_growing(builds: dict[str, Path], fresh_db: str, 
 
 def test_bad_input_is_one_line_and_writes_nothing(builds: dict[str, Path], tmp_path: Path, fresh_db: str,
                                                   cli_env: dict[str, str]) -> None:
-    env = _with_source(cli_env)
+    env = with_source(cli_env)
     target = tmp_path / "x.sql.gz"
-    assert_user_error(growth_sim_cli(env, "fixture", "build", "--to", "week-99", "-o", str(target)), "week-99")
-    assert_user_error(growth_sim_cli(env, "fixture", "build", "--to", "initial", "-o",
+    assert_user_error(run_cli(env, "fixture", "build", "--to", "week-99", "-o", str(target)), "week-99")
+    assert_user_error(run_cli(env, "fixture", "build", "--to", "initial", "-o",
                                      str(tmp_path / "missing" / "x.sql")), "does not exist")
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(GrowthSimError, match="--scale"):

@@ -11,6 +11,7 @@ value goes into it. Next to it, ``FILE.manifest.json`` holds the parameters, row
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -37,6 +38,7 @@ from .executor import Interrupted, Progress, advance
 from .install import EXTENSIONS, drop_everything, foreign_tables, initialise, profile_reference
 from .models import model_module
 from .profile import Profile, load_profile
+from .resources import data_dir
 from .schedule import Schedule
 
 FORMAT = 1
@@ -76,8 +78,9 @@ class FixtureSpec:
 
     @property
     def key(self) -> str:
-        """A content key: equal keys, equal fixtures (the profile by content, the target by its hour)."""
-        parts = {"format": FORMAT, "version": __version__, "profile": self.profile.content_hash,
+        """A content key: equal keys, equal fixtures (the profile by content, the target by its hour, the code
+        that grows and writes it by the contents of its files)."""
+        parts = {"format": FORMAT, "version": __version__, "code": _code_hash(), "profile": self.profile.content_hash,
                  "hour": self.hour, "scale": repr(float(self.scale)), "seed": self.seed}
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -87,6 +90,16 @@ class FixtureSpec:
                 "target": self.target, "hour": hour,
                 "clock": Schedule(self.profile, self.scale).time_of(hour).isoformat(),
                 "scale": self.scale, "seed": self.seed, "sizing": "open"}
+
+
+@functools.cache
+def _code_hash() -> str:
+    """The sha256 of growth-sim's modules and schema files, so that a changed generator never reuses a template."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.rglob("*.py"), *data_dir("schema").glob("*.sql")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from psycopg import pq, sql
 
 from . import ledger, measure
 from .connect import connect
-from .controller import SizeController, preview_mean, wants_vacuum
+from .controller import SizeController, nominal_median, preview_mean, wants_vacuum
 from .errors import DatabaseError, GrowthSimError
 from .models import model_module
 from .models.taskpilot.rows import Widths
@@ -79,7 +79,7 @@ class Run:
         self.profile = _profile_of(self.run)
         self.schedule = Schedule(self.profile, self.run.scale)
         self.model = model_module(self.profile.model).build(self.schedule, self.run.seed)
-        self.size = SizeController.from_state(self.run.state)
+        self.size = SizeController.from_state(self.run.state, nominal_median(self.profile, self.model.size_knob))
 
     def close(self) -> None:
         self.conn.close()

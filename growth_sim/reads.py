@@ -83,6 +83,8 @@ class Runner:
 
     def __init__(self, dsn: str, *, clients: int = 4, scenarios: Sequence[str] | None = None,
                  follow_clock: bool = False, seed: int | None = None) -> None:
+        if clients < 1:
+            raise GrowthSimError(f"--clients must be at least 1, got {clients}")
         with connect(dsn) as conn:
             run = ledger.load(conn)
         self.mix = model_module(run.model).read_mix()
@@ -90,8 +92,6 @@ class Runner:
         unknown = sorted(set(chosen) - set(self.mix.SCENARIOS))
         if unknown:
             raise GrowthSimError(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(self.mix.SCENARIOS)}")
-        if clients < 1:
-            raise GrowthSimError(f"--clients must be at least 1, got {clients}")
         self.dsn = make_conninfo(dsn, application_name=APPLICATION_NAME, options=_SESSION_OPTIONS)
         self.control_dsn = dsn
         self.clients, self.scenarios, self.follow_clock = clients, chosen, follow_clock

@@ -21,6 +21,10 @@ from .world import World
 
 SEARCH_TERMS = ("login", "error", "fix", "performance", "urgent")  # the power users' five searches (WL)
 BOARD_STATUSES = ("in_progress", "backlog", "todo", "in_review")
+# The indexes that find a project's issues (project_id leads); idx_issues_created_at is one too, but no documented
+# query filters by project and orders by created_at, so it is not named for any.
+ISSUES_BY_PROJECT = ("idx_issues_project_id", "idx_issues_status", "idx_issues_priority", "idx_issues_sort_order",
+                     "issues_number_project_unique")
 
 
 @dataclass(frozen=True)
@@ -135,9 +139,9 @@ WHERE i.project_id = %(project)s AND i.archived_at IS NULL
   AND (i.title ILIKE %(pattern)s OR i.description ILIKE %(pattern)s)
 ORDER BY i.updated_at DESC
 LIMIT 20""", 1_650, lambda s, rng: {"project": s.project(rng),
-                                    "pattern": f"%{SEARCH_TERMS[rng.integers(len(SEARCH_TERMS))]}%"},
-               ("idx_issues_project_id", "idx_issues_status", "idx_issues_priority", "idx_issues_sort_order",
-                "issues_number_project_unique")),
+                                    "pattern": f"%{SEARCH_TERMS[rng.integers(len(SEARCH_TERMS))]}%"}),
+    # ^ planted: no full-text or trigram index before the roadmap's week 3, so no index serves the search
+
     # -- background jobs (paced at their own rate) ---------------------------------------------------------
     QueryClass("sla_check", "background", SLA_CHECK_SQL, 1, lambda s, rng: {"now": s.now}),
     QueryClass("webhooks_pending", "background", """SELECT d.id, d.webhook_id, d.event_type, d.payload,
@@ -170,7 +174,7 @@ GROUP BY a.action""", 1, lambda s, rng: {"org": s.organization(rng), "now": s.no
 FROM projects p LEFT JOIN issues i ON i.project_id = p.id AND i.archived_at IS NULL
 WHERE p.organization_id = %(org)s AND p.status = 'active'
 GROUP BY p.id, p.name""", 154, lambda s, rng: {"org": s.organization(rng), "now": s.now},
-               ("idx_projects_status",)),
+               ("idx_projects_status", *ISSUES_BY_PROJECT)),
     QueryClass("project_velocity", "dashboards", """WITH weekly AS (
     SELECT date_trunc('week', i.completed_at) AS week, count(*) AS completed, sum(i.estimate) AS points
     FROM issues i

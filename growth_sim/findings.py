@@ -2,18 +2,20 @@
 
 Each check returns ``{id, title, source, present, evidence, sql}``: whether the finding is there now, the
 numbers behind the answer (from the catalog, the statistics views, pgstattuple, pg_stat_statements and plain
-EXPLAIN, which runs nothing), and SQL a user can paste into psql to see the same numbers.
+EXPLAIN), and SQL a user can paste into psql to see the same numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 
-from . import measure, statements
+from . import ledger, measure, statements
 from .models.taskpilot.queries import BOARD_SQL, SLA_CHECK_SQL
+from .profile import load_profile
 
 ISSUES_BLOAT_ABOVE = 30.0  # load guide: "issues table bloat > 30 %"
 INDEX_BLOAT_ABOVE = 30.0  # estimated from pgstatindex leaf density against the b-tree fillfactor (90)
@@ -53,9 +55,24 @@ def _hot_project(conn: psycopg.Connection) -> str | None:
     return str(row[0]) if row else None
 
 
+def _simulated_now(conn: psycopg.Connection) -> datetime:
+    """The database's simulated clock (the server's clock for a database growth-sim did not grow)."""
+    run = ledger.load(conn) if ledger.exists(conn) else None
+    if run is None or run.clock_hour is None:
+        return conn.execute("SELECT now()").fetchone()[0]
+    return load_profile(run.profile).start + timedelta(hours=run.clock_hour)
+
+
 def _scans_of(plan: dict[str, Any], table: str) -> list[dict[str, Any]]:
     return [{k: n.get(k) for k in ("Node Type", "Index Name", "Index Cond", "Filter")}
             for n in statements.nodes(plan) if n.get("Relation Name") == table]
+
+
+def _calls_sql(queryid: int | None) -> str:
+    if queryid is None:
+        return ""
+    return ("-- its calls and mean time (EXPLAIN VERBOSE shows the query identifier)\n"
+            f"SELECT calls, mean_exec_time, total_exec_time, query FROM pg_stat_statements WHERE queryid = {queryid};")
 
 
 def _statement_stats(conn: psycopg.Connection, context: dict[str, Any], queryid: int | None) -> dict[str, Any]:
@@ -95,9 +112,7 @@ def slow_board_query(conn: psycopg.Connection, context: dict[str, Any]) -> Findi
 SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'issues'::regclass;
 -- the board query's plan: a Sort, or a Filter on status after an index scan on project_id
 EXPLAIN {statements.literal_sql(conn, BOARD_SQL, params)};
--- its calls and mean time
-SELECT calls, mean_exec_time, total_exec_time, query FROM pg_stat_statements
-WHERE query LIKE '%ORDER BY i.sort_order%' AND query LIKE '%i.status = $%';""")
+{_calls_sql(queryid)}""")
 
 
 def issues_bloat(conn: psycopg.Connection, context: dict[str, Any]) -> Finding:
@@ -124,7 +139,7 @@ def unused_created_at_index(conn: psycopg.Connection, context: dict[str, Any]) -
         return _finding("unused_created_at_index", title, source, False,
                         {"reason": f"there is no index {CREATED_AT_INDEX}"}, "")
     scans, size, definition, _ = row
-    now = conn.execute("SELECT coalesce(max(created_at), now()) FROM issues").fetchone()[0]
+    now = _simulated_now(conn)
     plan, queryid = statements.explain(conn, SLA_CHECK_SQL, {"now": now})
     issues_scans = _scans_of(plan, "issues")
     stats = _statement_stats(conn, context, queryid)
@@ -136,7 +151,8 @@ def unused_created_at_index(conn: psycopg.Connection, context: dict[str, Any]) -
 SELECT indexrelname, idx_scan, pg_size_pretty(pg_relation_size(indexrelid)), pg_get_indexdef(indexrelid)
 FROM pg_stat_user_indexes WHERE indexrelname = '{CREATED_AT_INDEX}';
 -- the SLA check filters and orders issues by created_at alone: a Seq Scan, not the index
-EXPLAIN {statements.literal_sql(conn, SLA_CHECK_SQL, {"now": now})};""")
+EXPLAIN {statements.literal_sql(conn, SLA_CHECK_SQL, {"now": now})};
+{_calls_sql(queryid)}""")
 
 
 NEEDS_VACUUM_SQL = """
@@ -158,17 +174,19 @@ def tables_need_vacuum(conn: psycopg.Connection, context: dict[str, Any]) -> Fin
            WHERE s.schemaname = 'public' ORDER BY s.n_dead_tup DESC""").fetchall()
     base, factor = conn.execute("SELECT current_setting('autovacuum_vacuum_threshold')::float8,"
                                 " current_setting('autovacuum_vacuum_scale_factor')::float8").fetchone()
-    need = []
+    tables = []
     for name, dead, live, reltuples, reloptions, vacuumed, autovacuumed in rows:
         options = dict(o.split("=", 1) for o in reloptions or [])
         threshold = float(options.get("autovacuum_vacuum_threshold", base)) + float(
             options.get("autovacuum_vacuum_scale_factor", factor)) * max(reltuples, 0)
-        if dead > threshold:
-            need.append({"table": name, "n_dead_tup": dead, "n_live_tup": live, "reltuples": reltuples,
-                         "threshold": round(threshold, 1), "dead_per_live": round(dead / live, 3) if live else None,
-                         "autovacuum_enabled": options.get("autovacuum_enabled", "true") != "false",
-                         "last_vacuum": _iso(vacuumed), "last_autovacuum": _iso(autovacuumed)})
-    evidence = {"tables": need, "autovacuum_vacuum_threshold": base, "autovacuum_vacuum_scale_factor": factor}
+        tables.append({"table": name, "n_dead_tup": dead, "n_live_tup": live, "reltuples": reltuples,
+                       "threshold": round(threshold, 1), "autovacuum_enabled": options.get("autovacuum_enabled",
+                                                                                          "true") != "false",
+                       "last_vacuum": _iso(vacuumed), "last_autovacuum": _iso(autovacuumed)})
+    need = [t for t in tables if t["n_dead_tup"] > t["threshold"]]
+    closest = sorted(tables, key=lambda t: -t["n_dead_tup"] / t["threshold"])[:3] if not need else []
+    evidence = {"tables": need, "closest_below_threshold": closest, "autovacuum_vacuum_threshold": base,
+                "autovacuum_vacuum_scale_factor": factor}
     return _finding("tables_need_vacuum", "Tables need VACUUM", "load guide", bool(need), evidence,
                     NEEDS_VACUUM_SQL + ";")
 
@@ -298,7 +316,10 @@ def _summary(f: Finding) -> list[str]:
                     + ", ".join(sorted({x['Node Type'] for x in e['created_at_query_scans']}))]
         case "tables_need_vacuum":
             return [f"{t['table']}: {t['n_dead_tup']:,} dead tuples > threshold {t['threshold']:,.0f}"
-                    for t in e["tables"]] or ["no table above its autovacuum threshold"]
+                    for t in e["tables"]] or [
+                f"none above its autovacuum threshold; closest: {t['table']} {t['n_dead_tup']:,} of "
+                f"{t['threshold']:,.0f} (last autovacuum {t['last_autovacuum'] or 'never'})"
+                for t in e["closest_below_threshold"][:1]]
         case "redundant_indexes":
             return [f"{len(e['indexes'])} indexes: " + ", ".join(i["index"] for i in e["indexes"])]
         case "unindexed_foreign_keys":

@@ -1,8 +1,8 @@
 """pg_stat_statements and plans as measuring instruments, read without disturbing what they measure.
 
 An observer's connection asks the server not to track its own statements (superusers only; others are
-tracked and should filter them out) and runs plain EXPLAIN, which executes nothing and so moves no scan
-counter.
+tracked) and runs plain EXPLAIN, which executes nothing (the planner may still read an index's first or last
+entry to estimate a range, which counts as a scan of that index).
 """
 
 from __future__ import annotations

@@ -130,8 +130,7 @@ WHERE a.issue_id = %(issue)s
 ORDER BY a.created_at DESC
 LIMIT 20""", 4_800, lambda s, rng: {"issue": s.issue(rng)}, ("idx_activity_log_issue_id",)),
     # -- power users: bulk lists and search ----------------------------------------------------------------
-    QueryClass("bulk_backlog", "power", BOARD_SQL.replace("%(status)s", "'backlog'"), 330,
-               lambda s, rng: {"project": s.project(rng), "limit": 20},
+    QueryClass("bulk_backlog", "power", BOARD_SQL, 330, _board(("backlog",), 20),
                ("idx_issues_status", "idx_issues_sort_order")),
     QueryClass("search_issues", "power", """SELECT i.id, i.number, i.title, i.status, i.updated_at
 FROM issues i

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
 
+import psycopg
 import pytest
 from checks import assert_read_mix_plans, cli, cli_json, query, scalar
+from psycopg import sql
 
 from growth_sim import reads
 from growth_sim.executor import advance
@@ -48,8 +50,7 @@ def test_reads_cli_one_scenario_for_a_duration(grown_week1: str, cli_env) -> Non
 
 
 def test_reads_refuses_bad_input_in_one_line(fresh_db: str, cli_env) -> None:
-    for args, words in ((["--duration", "5x"], "duration"), (["--clients", "0"], "clients"),
-                        (["--queries", "0"], "queries")):
+    for args, words in ((["--duration", "5x"], "duration"), (["--clients", "0"], "clients")):
         run = cli(cli_env, "reads", "--dsn", fresh_db, *args)
         assert run.returncode == 2 and words in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
     run = cli(cli_env, "reads", "--dsn", fresh_db, "--queries", "5")
@@ -59,10 +60,13 @@ def test_reads_refuses_bad_input_in_one_line(fresh_db: str, cli_env) -> None:
     assert run.returncode == 2 and "advance" in run.stderr, run.stderr
 
 
-def test_background_reads_follow_a_growth_run(dsn_factory: Callable[[], str]) -> None:
-    dsn = dsn_factory()
-    initialise(dsn, load_profile("taskpilot"), 1, 0.002)
-    with reads.background(dsn, clients=1) as runner:  # starts before the initial dataset exists: it waits
+def test_background_reads_follow_a_growth_run(grown_initial: str, pg_cluster, _admin, request) -> None:
+    name = f"copy_{uuid.uuid4().hex[:8]}"  # a copy of the week-0 database, grown further with reads alongside
+    _admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(name), sql.Identifier(psycopg.conninfo.conninfo_to_dict(grown_initial)["dbname"])))
+    request.addfinalizer(lambda: _admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))))
+    dsn = pg_cluster.dsn(name)
+    with reads.background(dsn, clients=1) as runner:
         advance(dsn, "+24h")
     result = runner.result()
     assert result.errors == 0 and result.queries > 0

@@ -130,11 +130,16 @@ class Runner:
             self._threads.append(thread)
             thread.start()
 
-    def stop(self) -> ReadsResult:
+    def halt(self) -> None:
+        """Stop the clients and wait for them (each finishes its statement in progress)."""
         self._stop.set()
         for thread in self._threads:
             thread.join()
         self._seconds = time.monotonic() - self._started
+
+    def stop(self) -> ReadsResult:
+        """Halt, and raise if a client lost its connection."""
+        self.halt()
         if self._fatal:
             raise DatabaseError(f"reads stopped: {self._fatal[0]}")
         return self.result()
@@ -263,8 +268,12 @@ def background(dsn: str, clients: int = 2, scenarios: Sequence[str] | None = Non
     stopper.start()
     try:
         yield runner
-    finally:
+    except BaseException:
+        runner.halt()  # the body's exception is the one to report
+        raise
+    else:
         runner.stop()
+    finally:
         stopper.join()
 
 

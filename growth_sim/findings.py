@@ -16,6 +16,7 @@ import psycopg
 from . import ledger, measure, statements
 from .models.taskpilot.queries import BOARD_SQL, SLA_CHECK_SQL
 from .profile import load_profile
+from .report import iso
 
 ISSUES_BLOAT_ABOVE = 30.0  # load guide: "issues table bloat > 30 %"
 INDEX_BLOAT_ABOVE = 30.0  # estimated from pgstatindex leaf density against the b-tree fillfactor (90)
@@ -182,7 +183,7 @@ def tables_need_vacuum(conn: psycopg.Connection, context: dict[str, Any]) -> Fin
         tables.append({"table": name, "n_dead_tup": dead, "n_live_tup": live, "reltuples": reltuples,
                        "threshold": round(threshold, 1), "autovacuum_enabled": options.get("autovacuum_enabled",
                                                                                           "true") != "false",
-                       "last_vacuum": _iso(vacuumed), "last_autovacuum": _iso(autovacuumed)})
+                       "last_vacuum": iso(vacuumed), "last_autovacuum": iso(autovacuumed)})
     need = [t for t in tables if t["n_dead_tup"] > t["threshold"]]
     closest = sorted(tables, key=lambda t: -t["n_dead_tup"] / t["threshold"])[:3] if not need else []
     evidence = {"tables": need, "closest_below_threshold": closest, "autovacuum_vacuum_threshold": base,
@@ -270,10 +271,6 @@ def index_bloat(conn: psycopg.Connection, context: dict[str, Any]) -> Finding:
     evidence = {"indexes": bloated, "threshold_percent": INDEX_BLOAT_ABOVE, "not_measured_larger_than_1GiB": skipped}
     return _finding("index_bloat", title, source, bool(bloated), evidence,
                     INDEX_BLOAT_SQL.replace("%(max_bytes)s", str(INDEX_BLOAT_MAX_BYTES)) + ";")
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 CHECKS: tuple[Callable[[psycopg.Connection, dict[str, Any]], Finding], ...] = (

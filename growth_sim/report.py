@@ -93,8 +93,8 @@ def _tables(conn: psycopg.Connection, schedule: Schedule | None, hour: int | Non
             "toast_bytes": sizes[name]["toast"], "total_bytes": sizes[name]["total"],
             "bloat_percent": None, "dead_tuple_percent": None, "free_percent": None, "bloat_method": None,
             "n_live_tup": live, "n_dead_tup": dead,
-            "last_vacuum": _iso(vac), "last_autovacuum": _iso(autovac),
-            "last_analyze": _iso(analyze), "last_autoanalyze": _iso(autoanalyze),
+            "last_vacuum": iso(vac), "last_autovacuum": iso(autovac),
+            "last_analyze": iso(analyze), "last_autoanalyze": iso(autoanalyze),
             "vacuum_count": vacs, "autovacuum_count": autovacs,
         }
         if with_bloat:
@@ -145,7 +145,8 @@ def _milestones(conn: psycopg.Connection, schedule: Schedule, hour: int | None) 
     return out
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A timestamp from the server as ISO text (None stays None)."""
     return value.isoformat() if value is not None else None
 
 

@@ -7,17 +7,14 @@ modules under test, whose answers these checks verify.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psycopg
+from support import query, run_cli, with_source
 
 import growth_sim
 from growth_sim.models.taskpilot.queries import CATALOGUE, Sampler
@@ -31,27 +28,13 @@ TINY_TABLE_PAGES = 10  # below this a sequential scan is the right plan whatever
 ORGANIZATION_AGGREGATES = ("org_analytics", "workload")
 
 
-def query(dsn: str, statement: str, params: Any = None) -> list[tuple]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute(statement, params).fetchall()
-
-
-def scalar(dsn: str, statement: str, params: Any = None) -> Any:
-    return query(dsn, statement, params)[0][0]
-
-
-def cli(env: dict[str, str], *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    """Run the installed `growth-sim` with the package under test first on the path; never a traceback."""
-    script = Path(sys.executable).with_name("growth-sim")
-    command = [str(script)] if script.exists() else [shutil.which("growth-sim") or "growth-sim"]
-    source = str(Path(growth_sim.__file__).resolve().parents[1])
-    env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))}
-    run = subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=timeout)
-    assert "Traceback" not in run.stderr, run.stderr
-    return run
+def cli(env: dict[str, str], *args: str, timeout: int = 600):
+    """`growth-sim args...` with the package under test first on the path."""
+    return run_cli(with_source(env), *args, timeout=timeout)
 
 
 def cli_json(env: dict[str, str], *args: str, timeout: int = 600) -> dict[str, Any]:
+    """`growth-sim args... --json`: exit 0 and its JSON."""
     run = cli(env, *args, "--json", timeout=timeout)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)

@@ -84,33 +84,30 @@ def cli_env(pg_cluster: Cluster) -> dict[str, str]:
 GROWN_SCALE = 0.002
 
 
-def _grown(pg_cluster: Cluster, admin: psycopg.Connection, target: str) -> Iterator[str]:
+def _grown(pg_cluster: Cluster, target: str) -> Iterator[str]:
     """A database grown to `target` at GROWN_SCALE, then ANALYZEd as autovacuum would have done on a live
     database (a run holds autovacuum off on the tables whose VACUUM it emulates). Dropped at the end."""
+    from support import module_database
+
     from growth_sim.executor import advance
     from growth_sim.install import initialise
     from growth_sim.profile import load_profile
 
-    name = f"grown_{target.replace('-', '')}_{uuid.uuid4().hex[:8]}"
-    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = pg_cluster.dsn(name)
-    try:
+    with module_database(pg_cluster, f"grown_{target.replace('-', '')}") as dsn:
         initialise(dsn, load_profile("taskpilot"), 1, GROWN_SCALE)
         advance(dsn, target)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("ANALYZE")
         yield dsn
-    finally:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
-def grown_initial(pg_cluster: Cluster, _admin: psycopg.Connection) -> Iterator[str]:
+def grown_initial(pg_cluster: Cluster) -> Iterator[str]:
     """DSN of a database holding the initial dataset (week 0) at scale 0.002."""
-    yield from _grown(pg_cluster, _admin, "initial")
+    yield from _grown(pg_cluster, "initial")
 
 
 @pytest.fixture(scope="session")
-def grown_week1(pg_cluster: Cluster, _admin: psycopg.Connection) -> Iterator[str]:
+def grown_week1(pg_cluster: Cluster) -> Iterator[str]:
     """DSN of a database grown to the week-1 milestone at scale 0.002 (about 20 s)."""
-    yield from _grown(pg_cluster, _admin, "week-1")
+    yield from _grown(pg_cluster, "week-1")

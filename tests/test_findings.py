@@ -14,10 +14,9 @@ from checks import (
     explain,
     planted_redundant_indexes,
     planted_unindexed_foreign_keys,
-    query,
     sampler_for,
-    scalar,
 )
+from support import query, scalar
 
 from growth_sim.models.taskpilot.queries import BOARD_SQL, SLA_CHECK_SQL
 from growth_sim.reads import Runner

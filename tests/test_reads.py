@@ -6,8 +6,9 @@ import uuid
 
 import psycopg
 import pytest
-from checks import assert_read_mix_plans, cli, cli_json, query, scalar
+from checks import assert_read_mix_plans, cli, cli_json
 from psycopg import sql
+from support import assert_user_error, query, scalar
 
 from growth_sim import reads
 from growth_sim.executor import advance
@@ -50,21 +51,20 @@ def test_reads_cli_one_scenario_for_a_duration(grown_week1: str, cli_env) -> Non
 
 
 def test_reads_refuses_bad_input_in_one_line(fresh_db: str, cli_env) -> None:
-    for args, words in ((["--duration", "5x"], "duration"), (["--clients", "0"], "clients")):
-        run = cli(cli_env, "reads", "--dsn", fresh_db, *args)
-        assert run.returncode == 2 and words in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
-    run = cli(cli_env, "reads", "--dsn", fresh_db, "--queries", "5")
-    assert run.returncode == 2 and "growth-sim init" in run.stderr
+    assert_user_error(cli(cli_env, "reads", "--dsn", fresh_db, "--duration", "5x"), "--duration", "5x")
+    assert_user_error(cli(cli_env, "reads", "--dsn", fresh_db, "--clients", "0"), "--clients")
+    assert_user_error(cli(cli_env, "reads", "--dsn", fresh_db, "--queries", "5"), "growth-sim init")
     initialise(fresh_db, load_profile("taskpilot"), 1, 0.002)
-    run = cli(cli_env, "reads", "--dsn", fresh_db, "--queries", "5")
-    assert run.returncode == 2 and "advance" in run.stderr, run.stderr
+    assert_user_error(cli(cli_env, "reads", "--dsn", fresh_db, "--queries", "5"), "advance --to initial")
 
 
-def test_background_reads_follow_a_growth_run(grown_initial: str, pg_cluster, _admin, request) -> None:
+def test_background_reads_follow_a_growth_run(grown_initial: str, pg_cluster, request) -> None:
     name = f"copy_{uuid.uuid4().hex[:8]}"  # a copy of the week-0 database, grown further with reads alongside
-    _admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-        sql.Identifier(name), sql.Identifier(psycopg.conninfo.conninfo_to_dict(grown_initial)["dbname"])))
-    request.addfinalizer(lambda: _admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))))
+    template = psycopg.conninfo.conninfo_to_dict(grown_initial)["dbname"]
+    admin = psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True)
+    request.addfinalizer(admin.close)
+    admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    request.addfinalizer(lambda: admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))))
     dsn = pg_cluster.dsn(name)
     with reads.background(dsn, clients=1) as runner:
         advance(dsn, "+24h")

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from checks import cli, cli_json, query, scalar
+from checks import cli, cli_json
 from psycopg import sql
+from support import query, scalar
 
 from growth_sim.install import initialise
 from growth_sim.profile import load_profile

@@ -230,8 +230,10 @@ def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, fo
 @click.option("--scale", type=float, default=None, help="Scale when initialising a new database (default 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--with-reads", "with_reads", type=int, default=None, is_flag=False, flag_value=2, metavar="[N]",
+              help="Replay the read mix on N client connections (default 2) while growing.")
 def advance_command(dsn: str | None, target: str, profile_name: str | None, seed: int | None,
-                    scale: float | None, as_json: bool, quiet: bool) -> None:
+                    scale: float | None, as_json: bool, quiet: bool, with_reads: int | None) -> None:
     """Grow the database along the simulated calendar to TARGET, as fast as the server allows.
 
     A new database is initialised first (with --profile/--seed/--scale); an initialised one must be
@@ -243,12 +245,17 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
 
     target_db = resolve_dsn(dsn)
     _prepare(target_db.dsn, profile_name, seed, scale)
-    with ProgressBar(disabled=quiet or as_json) as bar:
+    with _reads_alongside(target_db.dsn, with_reads) as reads, ProgressBar(disabled=quiet or as_json) as bar:
         result = advance(target_db.dsn, target, bar.update)
     if as_json:
-        click.echo(json.dumps(result.__dict__, default=str))
+        click.echo(json.dumps({**result.__dict__, **({"reads": reads.result().as_dict()} if reads else {})},
+                              default=str))
     else:
         click.echo(format_summary(result))
+        if reads:
+            from .reads import format_result
+
+            click.echo("\nreads during the run:\n" + format_result(reads.result()))
 
 
 @cli.group()
@@ -343,6 +350,80 @@ def _check_seed_scale(seed: int | None, scale: float | None) -> None:
         raise GrowthSimError(f"--scale must be a number above 0 and at most 1000, got {scale}")
     if seed is not None and not (0 <= seed < 2**63):
         raise GrowthSimError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
+
+
+# -- inspecting a grown database: report, reads, findings ---------------------------------------------------
+def _reads_alongside(dsn: str, clients: int | None):
+    """`reads.background` when --with-reads was given, else a context that yields None."""
+    from contextlib import nullcontext
+
+    from .reads import background
+
+    return background(dsn, clients) if clients else nullcontext()
+
+
+@cli.command("report")
+@dsn_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (keys in the README).")
+def report_command(dsn: str | None, as_json: bool) -> None:
+    """Show the simulated clock, rows and sizes against the plan, bloat, vacuum, index usage, top statements
+    and the milestones reached."""
+    from .report import format_report, gather
+
+    result = gather(resolve_dsn(dsn).dsn)
+    click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
+
+
+@cli.command("reads")
+@dsn_option
+@click.option("--duration", default="10m", show_default=True, metavar="DURATION",
+              help="How long to replay: 90s, 10m, 1h.")
+@click.option("--queries", type=int, default=None, metavar="N", help="Stop after N queries (before --duration).")
+@click.option("--clients", type=int, default=4, show_default=True, help="Connections replaying the interactive "
+              "scenarios (background jobs get one more, paced at their rate).")
+@click.option("--scenario", "scenarios", multiple=True,
+              type=click.Choice(["regular", "power", "background", "dashboards"]),
+              help="Replay only these scenarios (repeatable). Default: all four.")
+@click.option("--seed", type=int, default=None, help="Seed of the parameter draws (default: random).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON only.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def reads_command(dsn: str | None, duration: str, queries: int | None, clients: int, scenarios: tuple[str, ...],
+                  seed: int | None, as_json: bool, quiet: bool) -> None:
+    """Replay the load guide's read mix as SQL and print per-query-class counts and p50/p95/p99 latency.
+
+    Read-only: it never writes, holds no snapshot between statements and gives up on locks quickly.
+    """
+    from tqdm import tqdm
+
+    from .reads import Runner, format_result
+    from .units import parse_duration
+
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        raise GrowthSimError(f"--duration: {exc}") from None
+    if queries is not None and queries < 1:
+        raise GrowthSimError(f"--queries must be at least 1, got {queries}")
+    runner = Runner(resolve_dsn(dsn).dsn, clients=clients, scenarios=scenarios or None, seed=seed)
+    with tqdm(total=round(seconds), unit="s", desc="reads", disable=quiet or as_json, dynamic_ncols=True) as bar:
+        def show(elapsed: float, done: int, errors: int) -> None:
+            bar.n = min(round(elapsed), bar.total)
+            bar.set_postfix({"queries": f"{done:,}", "errors": errors}, refresh=True)
+
+        result = runner.run(seconds, queries, show)
+    click.echo(json.dumps(result.as_dict(), indent=2) if as_json else format_result(result))
+
+
+@cli.command("findings")
+@dsn_option
+@click.option("--json", "as_json", is_flag=True, help="Print the findings with evidence and SQL as JSON.")
+def findings_command(dsn: str | None, as_json: bool) -> None:
+    """Check the load guide's expected findings and the README's alerts: present or absent, with the numbers
+    behind each answer and the SQL to see them yourself."""
+    from .findings import check, format_findings
+
+    result = check(resolve_dsn(dsn).dsn)
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else format_findings(result))
 
 
 def main() -> None:

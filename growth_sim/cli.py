@@ -326,6 +326,27 @@ def fixture_load(dsn: str | None, file: Path, force: bool, as_json: bool) -> Non
                f"rows{checked}, in {result.seconds:.1f} s")
 
 
+@cli.command("release")
+@dsn_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def release_command(dsn: str | None, as_json: bool) -> None:
+    """Hand the hot tables back to the server's autovacuum.
+
+    While a database is being grown, autovacuum is held off on the tables whose VACUUM the runs emulate in
+    simulated time (issues, notifications), also between runs, so a grown database keeps the dead tuples a
+    checkup should find. Release them when the database should age in wall-clock time again; the next
+    `advance` or `steady` takes them back.
+    """
+    from .executor import release
+
+    target_db = resolve_dsn(dsn)
+    tables = release(target_db.dsn)
+    if as_json:
+        click.echo(json.dumps({"released": tables}))
+    else:
+        click.echo(f"autovacuum is back on for: {', '.join(tables)}")
+
+
 def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float | None) -> None:
     """Initialise a new database; an initialised one keeps its settings (flags given must match them)."""
     from . import ledger

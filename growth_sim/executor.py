@@ -110,16 +110,12 @@ class Run:
                     self.conn.close()
                 raise
 
-    def restore_autovacuum(self) -> None:
-        """Give the tables back to autovacuum, on a new session if an interrupt closed this one."""
-        if self.conn.broken:
-            return  # the server went away; the next run restores the settings when it ends
-        if self.conn.closed:
-            self.conn = connect(self.dsn, autocommit=True)
-        self._autovacuum(True)
+    def autovacuum(self, enabled: bool) -> None:
+        """Real autovacuum runs on wall-clock time; it is held off on the tables whose VACUUM is emulated.
 
-    def _autovacuum(self, enabled: bool) -> None:
-        """Real autovacuum runs on wall-clock time; it is held off while the run emulates it."""
+        It stays off between runs (the simulated clock stands still, so nothing should vacuum the tables);
+        `release` hands them back.
+        """
         with self.conn.transaction():
             for table in sorted(self.profile.bloat):
                 action = "RESET (autovacuum_enabled)" if enabled else "SET (autovacuum_enabled = false)"
@@ -260,14 +256,11 @@ class Run:
     def grow(self, target_hour: int, report: Callable[[Progress], None]) -> None:
         """Take the writer lock and run every unit still to do up to `target_hour`."""
         ledger.acquire_lock(self.conn)
-        self._autovacuum(False)
-        try:
-            if self.run.clock_hour is None:
-                self.load_initial(report)
-                self.check(0, target_hour)
-            self.run_hours(target_hour, report)
-        finally:
-            self.restore_autovacuum()
+        self.autovacuum(False)
+        if self.run.clock_hour is None:
+            self.load_initial(report)
+            self.check(0, target_hour)
+        self.run_hours(target_hour, report)
 
     def summary(self, start: int | None, since: datetime, seconds: float) -> AdvanceResult:
         """What the units committed since `since` (server time) did, and where the database stands."""
@@ -321,6 +314,17 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
                 run = _reconnect(dsn, delays, exc)
     except KeyboardInterrupt:
         raise Interrupted(_interrupted_message(dsn, run.schedule)) from None
+    finally:
+        run.close()
+
+
+def release(dsn: str) -> list[str]:
+    """Give the tables whose VACUUM the runs emulate back to the server's autovacuum; returns their names."""
+    run = Run(dsn)
+    try:
+        ledger.acquire_lock(run.conn)
+        run.autovacuum(True)
+        return sorted(run.profile.bloat)
     finally:
         run.close()
 

@@ -127,8 +127,7 @@ def test_acceptance_week4_findings_after_the_read_mix(fresh_db: str, cli_env) ->
     findings = by_id(cli_json(cli_env, "findings", "--dsn", fresh_db))
     verify_load_guide_evidence(fresh_db, findings)
     verify_needs_vacuum(fresh_db, findings["tables_need_vacuum"])
-    if not findings["tables_need_vacuum"]["present"]:  # then the server's autovacuum has cleaned up since the run
-        vacuumed = query(fresh_db, "SELECT relname FROM pg_stat_user_tables WHERE last_autovacuum >"
-                                   " (SELECT max(done_at) FROM growth_sim.units)")
-        assert vacuumed, findings["tables_need_vacuum"]
+    # autovacuum stays held off on the emulated tables after the run, so all four findings hold
+    assert all(findings[f]["present"] for f in
+               ("slow_board_query", "issues_bloat", "unused_created_at_index", "tables_need_vacuum")), findings
     assert_read_mix_plans(fresh_db)

@@ -270,7 +270,7 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
 @click.option("--seed", type=int, default=None, help="Seed when initialising a new database (default 1).")
 @click.option("--scale", type=float, default=None, help="Scale when initialising a new database (default 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
-@click.option("--quiet", "-q", is_flag=True, help="No status lines.")
+@click.option("--quiet", "-q", is_flag=True, help="No status lines (reconnection notices still show).")
 def steady_command(dsn: str | None, rate: str | None, vus: int | None, preset: str | None, speed: float,
                    duration: str | None, until: str | None, status_every: float, profile_name: str | None,
                    seed: int | None, scale: float | None, as_json: bool, quiet: bool) -> None:
@@ -304,11 +304,13 @@ def steady_command(dsn: str | None, rate: str | None, vus: int | None, preset: s
         _prepare(target_db.dsn, profile_name, seed, scale)
     if wall is None and until is None:
         wall = preset_seconds
-    say = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
+    def warn(line: str) -> None:
+        click.echo(line, err=True)
+
     with ProgressBar(disabled=quiet or as_json) as bar:
         result = steady(target_db.dsn, per_second, speed=speed, duration=wall, until=until,
-                        status_every=status_every, on_status=lambda s: say(format_status(s, period)),
-                        on_message=say, on_initial=bar.update)
+                        status_every=status_every, on_message=warn, on_initial=bar.update,
+                        on_status=(lambda s: None) if quiet else (lambda s: warn(format_status(s, period))))
     click.echo(json.dumps(summary_json(result)) if as_json else format_summary(result, period))
     if result.stopped_by:
         sys.exit(130)

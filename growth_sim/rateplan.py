@@ -17,7 +17,8 @@ toward the planned size, measured with pg_database_size (closed loop, bloat incl
 A segment starts at a whole simulated hour, so a new rate never changes the counts of an hour already begun,
 and the plan is a pure function of (profile, scale, segments): the ledger stores the segments, and a resumed run
 rebuilds the same timeline and the same rows. Rows of a slice of an hour are the ordinals `count_before` puts in
-it, so any split of simulated time into units writes the same rows.
+it (a proportional stream's rows go with their parents'), so any split of simulated time into units writes the
+same rows, children never before their parents.
 """
 
 from __future__ import annotations
@@ -125,9 +126,18 @@ class RatePlan(Schedule):
         if not (self.anchor <= start < stop <= hour + 1 and stop <= self.last_hour):
             raise GrowthSimError(f"slice {start}..{stop} is not inside one hour of the rate plan")
         t = np.array([start, stop], dtype=np.float64)
-        cum = {s: self.count_before(s, t) for s in self.streams}
+        cum = {s: self._rows_before(s, t) for s in self.streams}
         return HourPlan(hour=hour, start={s: int(c[0]) for s, c in cum.items()},
                         count={s: int(c[1] - c[0]) for s, c in cum.items()}, size=int(self.size_at(stop)))
+
+    def _rows_before(self, stream: str, t: np.ndarray) -> np.ndarray:
+        """Rows of a stream before fractional hours t; a proportional stream's rows go with their parent rows
+        (the labels of an issue are in the slice of the issue, never before it)."""
+        derived = self._derived.get(stream)
+        if derived is None or not derived.proportional:
+            return self.count_before(stream, t)
+        ratio = self.ratio(stream)
+        return -((-self._rows_before(derived.per[0], t) * ratio.numerator) // ratio.denominator)
 
     def extended(self, hour: int) -> RatePlan:
         """The same plan reaching at least `hour` (the horizon doubles, so extensions stay rare)."""

@@ -179,11 +179,10 @@ class SteadyRun:
     def _timeline(self, run: Run, horizon_hour: int) -> tuple[int, RatePlan]:
         """The ledger's clock (simulated seconds) and the rate plan continuing from it at this run's rate."""
         saved = run.run.state.get("steady")
+        clock = _clock(run.run)
         if saved is None:
-            clock = run.run.clock_hour * 3600
             segments = [Segment(run.run.clock_hour, self.rate)]
         else:
-            clock = int(saved["clock"])
             segments = [Segment.from_state(s) for s in saved["segments"]]
             if segments[-1].rate != self.rate:
                 start = -(-clock // 3600)
@@ -218,7 +217,7 @@ class SteadyRun:
     def _execute(self) -> SteadyResult:
         run = self._open()
         try:
-            end = self._end(run, (run.run.clock_hour or 0) * 3600)
+            end = self._end(run, _clock(run.run))
             if run.run.clock_hour is None:
                 run.load_initial(self.on_initial)
                 run.check(0, NO_TARGET)
@@ -325,8 +324,7 @@ class SteadyRun:
         if run.clock_hour is None:
             where = "in the initial dataset"
         else:
-            seconds = int(run.state["steady"]["clock"]) if "steady" in run.state else run.clock_hour * 3600
-            where = f"at simulated {start + timedelta(seconds=seconds):%Y-%m-%d %H:%M:%S}"
+            where = f"at simulated {start + timedelta(seconds=_clock(run)):%Y-%m-%d %H:%M:%S}"
         return f"interrupted; the unit in progress was rolled back; the database is consistent {where}; " \
                "run the same command to resume"
 
@@ -334,6 +332,12 @@ class SteadyRun:
 def steady(dsn: str, rate: float, **options: object) -> SteadyResult:
     """Grow the database at `rate` bytes per second (see `SteadyRun` for the options)."""
     return SteadyRun(dsn, rate, **options).execute()  # type: ignore[arg-type]
+
+
+def _clock(run: ledger.Run) -> int:
+    """The database's simulated clock in seconds since week 0 (0 before the initial dataset is complete)."""
+    saved = run.state.get("steady")
+    return int(saved["clock"]) if saved else (run.clock_hour or 0) * 3600
 
 
 def resolve_rate(rate: str | None, vus: int | None, preset: str | None,

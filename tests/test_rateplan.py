@@ -103,6 +103,12 @@ def test_any_split_of_time_into_slices_writes_each_ordinal_once():
             for a, b in zip(slices, slices[1:], strict=False):
                 assert a.start[stream] + a.count[stream] == b.start[stream], stream
         assert slices[-1].size == whole.size
+        for piece in slices:  # a slice's labels, links and SLA rows belong to issues written by its end
+            issues_by_end = piece.start["issues"] + piece.count["issues"]
+            for child in ("issue_labels", "issue_links", "sla_status"):
+                last = piece.start[child] + piece.count[child] - 1
+                if piece.count[child]:
+                    assert p.parents(child, np.array([last]))[0][0] < issues_by_end, child
 
 
 def test_a_new_rate_starts_at_its_hour_and_leaves_earlier_hours_alone():

@@ -128,6 +128,24 @@ def test_ledger_row_counts_match_the_rate_plan_exactly(copies):
     assert result.end.startswith("2026-01-05T06:00:00")
 
 
+def test_short_units_and_a_mid_hour_stop_write_the_same_rows_as_hour_units(copies, monkeypatch):
+    """Sub-hour units (as in real time), stopped and resumed mid-hour, write the rows hour units write."""
+    hourly, sliced = copies(), copies()
+    steady(hourly, parse_rate("100MiB/day"), speed=36000, until="+2h", status_every=60)
+    monkeypatch.setattr("growth_sim.steady.UNIT_WALL_SECONDS", 0.05)  # 3 simulated minutes per unit at 3600x
+    steady(sliced, parse_rate("100MiB/day"), speed=3600, duration=0.75, status_every=60)  # stops at 00:45
+    assert units(sliced)[-1][1] == 45 * 60
+    steady(sliced, parse_rate("100MiB/day"), speed=3600, until="+2h", status_every=60)  # from 00:45
+    done = assert_continuous_ledger(sliced, 0, 7200)
+    assert {b - a for a, b, _, _ in done} == {180} and len(done) == 40
+    for table, key in (("issues", "id"), ("comments", "id"), ("activity_log", "id"), ("notifications", "id"),
+                       ("attachments", "id"), ("webhook_deliveries", "id")):
+        keys = f"SELECT count(*), md5(string_agg(({key})::text, ',' ORDER BY {key})) FROM {table}"
+        assert query(sliced, keys) == query(hourly, keys), table
+    content = "SELECT md5(string_agg(c::text, '' ORDER BY id)) FROM comments c"  # rows are pure functions
+    assert scalar(sliced, content) == scalar(hourly, content)
+
+
 # -- stopping, resuming, reconnecting --------------------------------------------------------------------
 def _start(dsn: str, cli_env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([*growth_sim_command(), "steady", "--dsn", dsn, *args], env=command_env(cli_env),

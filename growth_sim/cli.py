@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from typing import TypeVar
 
 import click
+import psycopg
 
 from . import __version__
 from .cluster import Cluster
@@ -179,8 +181,6 @@ def plan_command(
 
     Needs no database: the plan comes from the profile alone. `--to initial` shows the initial dataset.
     """
-    import json
-
     from .plan import build_plan, format_plan, parse_scale, resolve_range
     from .profile import load_profile
     from .schedule import Schedule
@@ -344,6 +344,7 @@ def _check_seed_scale(seed: int | None, scale: float | None) -> None:
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -355,6 +356,10 @@ def main() -> None:
     except GrowthSimError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except psycopg.Error as exc:  # a server error no command anticipated: still one line, nothing half-written
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"error: the database refused: {first}; the work in progress was rolled back", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)

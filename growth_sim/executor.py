@@ -7,11 +7,13 @@ the hot tables' bloat is measured with pgstattuple and VACUUM is emulated in sim
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,8 @@ from .schedule import HourPlan, Schedule
 
 INITIAL_CHUNK_ROWS = 20_000
 INITIAL_CHUNKS = 10  # at least this many chunks per table, so that widths can be calibrated
+log = logging.getLogger(__name__)
+RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between reconnection attempts (1 min in all)
 
 
 class Interrupted(GrowthSimError):
@@ -127,20 +131,30 @@ class Run:
 
     # -- the initial dataset --------------------------------------------------------------------------------
     def initial_units(self) -> list[tuple[str, str | None, int, int]]:
-        """(unit name, stream, first, stop) of the initial load; the payload knob goes last."""
-        order = [s for s in self.model.insert_order if s != self.model.size_knob] + [self.model.size_knob]
-        units: list[tuple[str, str | None, int, int]] = [("initial/reference", None, 0, 0)]
-        for stream in order:
-            total = self.schedule.initial(stream)
-            chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
-            for k, first in enumerate(range(0, total, chunk)):
-                units.append((f"initial/{stream}/{k:05d}", stream, first, min(total, first + chunk)))
-        units.append(("initial/~history", None, 0, 0))
-        return units
+        """(unit name, stream, first, stop) of the initial load.
 
-    def load_initial(self, report: Callable[[Progress], None]) -> int:
+        The history's updates come before the payload knob, which goes last so that it absorbs what the rest
+        (dead tuples included) left of the size plan.
+        """
+        units: list[tuple[str, str | None, int, int]] = [("initial/reference", None, 0, 0)]
+        for stream in self.model.insert_order:
+            if stream == self.model.size_knob:
+                continue
+            units += self._initial_chunks(stream)
+        units.append(("initial/~history", None, 0, 0))
+        return units + self._initial_chunks(self.model.size_knob)
+
+    def _initial_chunks(self, stream: str) -> list[tuple[str, str | None, int, int]]:
+        total = self.schedule.initial(stream)
+        chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
+        return [(f"initial/{stream}/{k:05d}", stream, first, min(total, first + chunk))
+                for k, first in enumerate(range(0, total, chunk))]
+
+    def load_initial(self, report: Callable[[Progress], None]) -> None:
         units = self.initial_units()
         done = ledger.done_units(self.conn, "initial/")
+        if not done:
+            self.size.reserve(measure.database_size(self.conn), int(self.schedule.size(np.array([0]))[0]))
         started, written = time.monotonic(), 0
         for n, (unit, stream, first, stop) in enumerate(units):
             if unit in done:
@@ -156,6 +170,7 @@ class Run:
                 elif stream is None:
                     rows = {}
                     for op in self.model.history_operations():
+                        self._set_clock(op.hour)
                         self.conn.execute(op.sql, op.params)
                         rows[op.name] = rows.get(op.name, 0) + op.rows
                 else:
@@ -166,7 +181,6 @@ class Run:
                                    clock_hour=0 if last else None, state=self._state())
             written += sum(rows.values())
             report(Progress("initial", n + 1, len(units), None, written, 0, time.monotonic() - started))
-        return written
 
     def _initial_chunk(self, stream: str, first: int, stop: int) -> None:
         width = self.profile.widths.get(stream)
@@ -185,7 +199,7 @@ class Run:
                                 self.schedule.initial(stream))
 
     # -- simulated hours -----------------------------------------------------------------------------------
-    def run_hours(self, target: int, report: Callable[[Progress], None]) -> tuple[int, int]:
+    def run_hours(self, target: int, report: Callable[[Progress], None]) -> None:
         start = self.run_clock()
         started, written, written_bytes = time.monotonic(), 0, 0
         size_now = measure.database_size(self.conn)
@@ -201,7 +215,6 @@ class Run:
                 size_now = self.check(hour, target)
             report(Progress("hours", hour - start, target - start, hour, written, written_bytes,
                             time.monotonic() - started))
-        return written, written_bytes
 
     def run_unit(self, plan: HourPlan, unit: str, end: float, planned_growth: float,
                  size_now: int) -> tuple[dict[str, int], int]:
@@ -259,8 +272,22 @@ class Run:
     def vacuum(self, table: str) -> None:
         self.conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
 
-    def summary(self, start: int | None, units: int, rows: int, seconds: float) -> AdvanceResult:
+    def grow(self, target_hour: int, report: Callable[[Progress], None]) -> None:
+        """Take the writer lock and run every unit still to do up to `target_hour`."""
+        ledger.acquire_lock(self.conn)
+        self._autovacuum(False)
+        try:
+            if self.run.clock_hour is None:
+                self.load_initial(report)
+                self.check(0, target_hour)
+            self.run_hours(target_hour, report)
+        finally:
+            self.restore_autovacuum()
+
+    def summary(self, start: int | None, since: datetime, seconds: float) -> AdvanceResult:
+        """What the units committed since `since` (server time) did, and where the database stands."""
         hour = self.run_clock()
+        units, rows = ledger.work_since(self.conn, since)
         tables = measure.table_sizes(self.conn, sorted(self.model.tables))
         for table, info in tables.items():
             info["rows"] = self.conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
@@ -283,8 +310,13 @@ def _profile_of(run: ledger.Run) -> Profile:
     return profile
 
 
-def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p: None) -> AdvanceResult:
-    """Grow the database to `target` (``initial``, ``week-N``, ``+3d``, an ISO time)."""
+def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p: None,
+            retry_delays: Sequence[float] = RECONNECT_DELAYS) -> AdvanceResult:
+    """Grow the database to `target` (``initial``, ``week-N``, ``+3d``, an ISO time).
+
+    A lost connection (server restart, network) is retried after each of `retry_delays` seconds, resuming
+    from the ledger; other server errors stop the run with the unit in progress rolled back.
+    """
     run = Run(dsn)
     try:
         start = run.run.clock_hour
@@ -292,26 +324,42 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
             raise GrowthSimError("this database has grown at a steady rate past the milestone schedule; "
                                  "`advance` cannot rejoin it: keep growing it with `growth-sim steady`")
         target_hour = run.schedule.resolve_target(target, start or 0)
-        ledger.acquire_lock(run.conn)
+        since = run.conn.execute("SELECT clock_timestamp()").fetchone()[0]
         started = time.monotonic()
-        run._autovacuum(False)
-        rows = 0
-        try:
-            if start is None:
-                rows += run.load_initial(report)
-                run.check(0, target_hour)
-            written, _ = run.run_hours(target_hour, report)
-            rows += written
-        except KeyboardInterrupt:
-            raise Interrupted(_interrupted_message(dsn, run.schedule)) from None
-        finally:
-            run.restore_autovacuum()
-        units = (target_hour - (start or 0)) + (len(run.initial_units()) if start is None else 0)
-        return run.summary(start, units, rows, time.monotonic() - started)
-    except psycopg.OperationalError as exc:
-        raise DatabaseError(f"lost the database connection: {exc}; run the same command to resume") from None
+        delays = iter(retry_delays)
+        while True:
+            try:
+                run.grow(target_hour, report)
+                return run.summary(start, since, time.monotonic() - started)
+            except psycopg.OperationalError as exc:
+                if not run.conn.closed and not run.conn.broken:
+                    raise DatabaseError(f"the server stopped the run: {_first_line(exc)}; the unit in progress "
+                                        "was rolled back; run the same command to resume") from None
+                run.close()
+                run = _reconnect(dsn, delays, exc)
+    except KeyboardInterrupt:
+        raise Interrupted(_interrupted_message(dsn, run.schedule)) from None
     finally:
         run.close()
+
+
+def _reconnect(dsn: str, delays: Iterator[float], lost: psycopg.Error) -> Run:
+    """A new Run after a lost connection, waiting the next delays while the server is unreachable."""
+    reason = _first_line(lost)
+    for delay in delays:
+        log.warning("lost the database connection (%s); reconnecting in %g s", reason, delay)
+        time.sleep(delay)
+        try:
+            return Run(dsn)
+        except DatabaseError as exc:
+            reason = str(exc)
+            if "does not exist" in reason:  # dropped or renamed: it will not come back
+                raise DatabaseError(f"the database went away during the run: {reason}") from None
+    raise DatabaseError(f"lost the database connection ({reason}); run the same command to resume")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _interrupted_message(dsn: str, schedule: Schedule) -> str:

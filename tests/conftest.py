@@ -43,27 +43,26 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             cluster.destroy()
 
 
-@pytest.fixture(scope="session")
-def _admin(pg_cluster: Cluster) -> Iterator[psycopg.Connection]:
-    """An autocommit connection to the maintenance database, to create and drop test databases."""
-    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as conn:
-        yield conn
+def _admin(cluster: Cluster, statement: sql.Composable) -> None:
+    """Run a statement on the maintenance database (a new session each time: a test may restart the server)."""
+    with psycopg.connect(cluster.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(statement)
 
 
 @pytest.fixture
-def dsn_factory(pg_cluster: Cluster, _admin: psycopg.Connection) -> Iterator[Callable[[], str]]:
+def dsn_factory(pg_cluster: Cluster) -> Iterator[Callable[[], str]]:
     """Create uniquely named empty databases on demand; each call returns a DSN. Dropped after the test."""
     created: list[str] = []
 
     def make() -> str:
         name = f"test_{uuid.uuid4().hex[:12]}"
-        _admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        _admin(pg_cluster, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         created.append(name)
         return pg_cluster.dsn(name)
 
     yield make
     for name in created:
-        _admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        _admin(pg_cluster, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture

@@ -20,11 +20,13 @@
   attachment payloads toward the planned size, which starts at the size measured when the run starts. Bloat is
   measured and VACUUM emulated at every whole simulated hour, as `advance` does, without its quiet end.
 - Stopping. SIGINT or SIGTERM while waiting stops at once; during a unit the unit is finished first (a second
-  signal rolls it back). A lost connection (server restart) is retried with backoff and the run continues.
+  signal rolls it back). A lost connection (server restart) is retried with `advance`'s backoff, but for as
+  long as it takes, and the run continues from the ledger.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import signal
 import threading
@@ -40,7 +42,7 @@ import psycopg
 from . import ledger, measure
 from .connect import connect
 from .errors import DatabaseError, GrowthSimError
-from .executor import Interrupted, Progress, Run
+from .executor import RECONNECT_DELAYS, Interrupted, Progress, Run, _first_line, _reconnect
 from .profile import HOURS_PER_WEEK, Profile, load_profile
 from .rateplan import RatePlan, Segment
 from .units import parse_rate, rate_period
@@ -48,7 +50,6 @@ from .units import parse_rate, rate_period
 UNIT_WALL_SECONDS = 5.0
 HORIZON_HOURS = 4 * HOURS_PER_WEEK  # how far ahead the rate plan is built (extended as the clock nears it)
 NO_TARGET = 2**31 - 1  # steady has no end to keep quiet before: emulated VACUUM runs whenever bloat calls for it
-RECONNECT_MAX_SECONDS = 30.0
 _DIVISORS = [d for d in range(1, 3601) if 3600 % d == 0]
 
 
@@ -166,8 +167,8 @@ class SteadyRun:
         self.units = 0
 
     # -- connection and timeline ---------------------------------------------------------------------------
-    def _open(self) -> Run:
-        run = Run(self.dsn)
+    def _take(self, run: Run) -> Run:
+        """Hold the writer lock on `run`'s session and switch the bloat tables' autovacuum off."""
         try:
             ledger.acquire_lock(run.conn)
             run._autovacuum(False)
@@ -215,7 +216,7 @@ class SteadyRun:
                 raise Interrupted(self._where()) from None
 
     def _execute(self) -> SteadyResult:
-        run = self._open()
+        run = self._take(Run(self.dsn))
         try:
             end = self._end(run, _clock(run.run))
             if run.run.clock_hour is None:
@@ -285,20 +286,22 @@ class SteadyRun:
         self.on_status(self.status())
         self._next_status = time.monotonic() + self.status_every
 
-    def _reconnect(self, run: Run, exc: BaseException) -> Run:
-        """Back off and reconnect until the server answers; continue from the ledger's clock."""
+    def _reconnect(self, run: Run, exc: psycopg.OperationalError) -> Run:
+        """After a lost connection, retry as `advance` does but without giving up (a run lasts days); continue
+        from the ledger's clock. A server error on a live connection stops the run."""
+        if not run.conn.closed and not run.conn.broken:
+            raise DatabaseError(f"the server stopped the run: {_first_line(exc)}; the unit in progress was rolled "
+                                "back; run the same command to continue") from None
         run.close()
-        delay = 1.0
-        self.on_message(f"lost the database connection ({str(exc).strip().splitlines()[0]}); reconnecting")
+        delays = itertools.chain(RECONNECT_DELAYS, itertools.repeat(RECONNECT_DELAYS[-1]))
         while True:
             with self.signals.phase("wait"):
-                time.sleep(delay)
+                fresh = _reconnect(self.dsn, delays, exc)
             try:
-                run = self._open()
+                run = self._take(fresh)
                 break
-            except (DatabaseError, psycopg.OperationalError) as again:
-                self.on_message(f"still cannot connect ({again}); retrying in {min(2 * delay, 30):.0f} s")
-                delay = min(2 * delay, RECONNECT_MAX_SECONDS)
+            except psycopg.OperationalError as again:
+                exc = again
         offset = self.plan.size_offset
         self.clock, self.plan = self._timeline(run, self.plan.last_hour)
         self.plan.size_offset = offset

@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from psycopg import sql
-from test_engine import _wait_for_lock_release, command_env, counts, growth_sim_command, query, scalar
+from support import counts, growth_sim_command, module_database, query, scalar, with_source
+from test_engine import _wait_for_lock_release
 from test_profile import _run_main
 
 from growth_sim.cluster import Cluster
@@ -37,13 +38,10 @@ GROWING = ("issues", "comments", "activity_log", "notifications", "attachments")
 @pytest.fixture(scope="module")
 def template(pg_cluster: Cluster) -> Iterator[str]:
     """The name of a database initialised at SCALE with its initial dataset, to copy for each test."""
-    name = f"steady_tmpl_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        initialise(pg_cluster.dsn(name), load_profile("taskpilot"), 3, SCALE)
-        advance(pg_cluster.dsn(name), "initial")
-        yield name
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    with module_database(pg_cluster, "steady_tmpl") as dsn:
+        initialise(dsn, load_profile("taskpilot"), 3, SCALE)
+        advance(dsn, "initial")
+        yield scalar(dsn, "SELECT current_database()")
 
 
 @pytest.fixture
@@ -148,7 +146,7 @@ def test_short_units_and_a_mid_hour_stop_write_the_same_rows_as_hour_units(copie
 
 # -- stopping, resuming, reconnecting --------------------------------------------------------------------
 def _start(dsn: str, cli_env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*growth_sim_command(), "steady", "--dsn", dsn, *args], env=command_env(cli_env),
+    return subprocess.Popen([*growth_sim_command(), "steady", "--dsn", dsn, *args], env=with_source(cli_env),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -198,7 +196,7 @@ def test_kill_9_then_rerun_continues_the_same_timeline(copies, cli_env):
     assert stopped_at < 6 * 3600
     assert_continuous_ledger(killed, 0, stopped_at)
 
-    rerun = subprocess.run([*growth_sim_command(), "steady", "--dsn", killed, *args], env=command_env(cli_env),
+    rerun = subprocess.run([*growth_sim_command(), "steady", "--dsn", killed, *args], env=with_source(cli_env),
                            capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert [u[:3] for u in assert_continuous_ledger(killed, 0, 6 * 3600)] == [u[:3] for u in units(reference)]
@@ -251,7 +249,7 @@ def test_advance_refuses_a_database_grown_by_steady(copies, cli_env):
     dsn = copies()
     steady(dsn, parse_rate("60MiB/day"), speed=36000, until="+1h", status_every=60)
     run = subprocess.run([*growth_sim_command(), "advance", "--dsn", dsn, "--to", "week-1"],
-                         env=command_env(cli_env), capture_output=True, text=True, timeout=60)
+                         env=with_source(cli_env), capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "growth-sim steady" in run.stderr, run.stderr
     assert scalar(dsn, "SELECT count(*) FROM growth_sim.units WHERE unit LIKE 'hour/%'") == 0
 
@@ -259,7 +257,7 @@ def test_advance_refuses_a_database_grown_by_steady(copies, cli_env):
 def test_steady_on_a_new_database_loads_the_initial_dataset_first(fresh_db, cli_env):
     run = subprocess.run([*growth_sim_command(), "steady", "--dsn", fresh_db, "--scale", "0.0005", "--rate",
                           "60MiB/day", "--speed", "36000", "--until", "+2h", "-q", "--json"],
-                         env=command_env(cli_env), capture_output=True, text=True, timeout=120)
+                         env=with_source(cli_env), capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
     assert summary["start"] == START.isoformat() and summary["simulated_seconds"] == 7200
@@ -276,7 +274,7 @@ def test_one_simulated_day_in_a_minute_grows_the_database_by_the_rate(fresh_db, 
     advance(fresh_db, "initial")
     before = scalar(fresh_db, "SELECT pg_database_size(current_database())")
     run = subprocess.run([*growth_sim_command(), "steady", "--dsn", fresh_db, "--rate", "1GiB/day", "--speed",
-                          "1440", "--duration", "60s", "--json", "-q"], env=command_env(cli_env),
+                          "1440", "--duration", "60s", "--json", "-q"], env=with_source(cli_env),
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)

@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
+from typing import Any
 
 import psycopg
 
@@ -332,9 +333,9 @@ class SteadyRun:
                "run the same command to resume"
 
 
-def steady(dsn: str, rate: float, **options: object) -> SteadyResult:
+def steady(dsn: str, rate: float, **options: Any) -> SteadyResult:
     """Grow the database at `rate` bytes per second (see `SteadyRun` for the options)."""
-    return SteadyRun(dsn, rate, **options).execute()  # type: ignore[arg-type]
+    return SteadyRun(dsn, rate, **options).execute()
 
 
 def _clock(run: ledger.Run) -> int:

@@ -13,10 +13,17 @@ def _rows(rows: dict[str, int], limit: int | None = None) -> str:
     return ", ".join(f"{name} +{n:,}" for name, n in ranked) or "no rows yet"
 
 
+def _span(seconds: float) -> str:
+    """Simulated time in the unit that reads best: 40 s, 12.5 min, 3.25 h."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.2f} h"
+
+
 def format_status(s: Status, period: str) -> str:
     """One line: simulated time, achieved vs target rate, how far behind, the busiest streams."""
-    behind = f", {s.behind / 3600:.1f} h behind" if s.behind >= 60 else ""
-    return (f"{s.clock:%Y-%m-%d %H:%M:%S} sim (+{s.sim_seconds / 3600:.2f} h in {s.wall_seconds:.0f} s{behind}) | "
+    behind = f", {_span(s.behind)} behind" if s.behind >= 60 else ""
+    return (f"{s.clock:%Y-%m-%d %H:%M:%S} sim (+{_span(s.sim_seconds)} in {s.wall_seconds:.0f} s{behind}) | "
             f"grew {format_size(s.growth)} of {format_size(s.planned_growth)} planned | "
             f"achieved {format_rate(s.achieved_rate, period).split(' (')[0]}, "
             f"target {format_rate(s.planned_rate, period).split(' (')[0]} by the daily curve | "
@@ -27,7 +34,7 @@ def format_summary(result: SteadyResult, period: str) -> str:
     s = result.status
     off = (s.growth / s.planned_growth - 1) * 100 if s.planned_growth else 0.0
     lines = [
-        f"simulated clock: {result.start} -> {result.end} ({s.sim_seconds / 3600:.2f} h in {s.wall_seconds:.1f} s"
+        f"simulated clock: {result.start} -> {result.end} ({_span(s.sim_seconds)} in {s.wall_seconds:.1f} s"
         f" at speed {result.speed:g}); {s.units} units",
         f"rate: {format_rate(result.rate, period)}",
         f"growth: {format_size(s.growth)} measured (pg_database_size), {format_size(s.planned_growth)} planned"

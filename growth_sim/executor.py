@@ -22,7 +22,7 @@ from psycopg import pq, sql
 
 from . import ledger, measure
 from .connect import connect
-from .controller import SizeController, preview_mean, wants_vacuum
+from .controller import SizeController, nominal_median, preview_mean, wants_vacuum
 from .errors import DatabaseError, GrowthSimError
 from .models import model_module
 from .models.taskpilot.rows import Widths
@@ -78,7 +78,7 @@ class Run:
         self.run = ledger.load(self.conn)
         self.profile = _profile_of(self.run)
         self.use_schedule(Schedule(self.profile, self.run.scale))
-        self.size = SizeController.from_state(self.run.state)
+        self.size = SizeController.from_state(self.run.state, nominal_median(self.profile, self.model.size_knob))
 
     def use_schedule(self, schedule: Schedule) -> None:
         """Drive the model along `schedule` (the milestone Schedule, or a subclass such as a rate plan)."""

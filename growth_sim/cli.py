@@ -258,6 +258,73 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
             click.echo("\nreads during the run:\n" + format_result(reads.result()))
 
 
+@cli.command("steady")
+@dsn_option
+@click.option("--rate", metavar="RATE", help="On-disk growth per period, decimal or binary units: 10GiB/week, "
+              "1.5GB/day, 200MiB/h, 500KB/s.")
+@click.option("--vus", type=int, metavar="N", help="The load guide's virtual users instead of a rate "
+              "(taskpilot: 50 ~ 1 GiB/week, 500 ~ 10 GiB/week).")
+@click.option("--preset", metavar="NAME", help="A load-guide run (virtual users and wall-clock duration): quick "
+              "(10, 5m), standard (50, 1h), heavy (200, 8h), continuous (500, 168h).")
+@click.option("--speed", type=float, default=1.0, show_default=True, metavar="N",
+              help="Simulated seconds per wall-clock second (1440: a simulated day per minute).")
+@click.option("--duration", metavar="DURATION", help="Wall-clock time to run (60s, 8h, 7d); it covers DURATION x "
+              "speed of simulated time. Default: until --until, or until stopped.")
+@click.option("--until", metavar="TARGET", help="Simulated time to stop at: week-N, +3d, +12h or an ISO time.")
+@click.option("--status-every", type=float, default=10.0, show_default=True, metavar="SECONDS",
+              help="Print a status line this often (stderr).")
+@click.option("--profile", "profile_name", default=None,
+              help="Initialise with this profile first if the database is new (default taskpilot).")
+@click.option("--seed", type=int, default=None, help="Seed when initialising a new database (default 1).")
+@click.option("--scale", type=float, default=None, help="Scale when initialising a new database (default 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
+@click.option("--quiet", "-q", is_flag=True, help="No status lines (reconnection notices still show).")
+def steady_command(dsn: str | None, rate: str | None, vus: int | None, preset: str | None, speed: float,
+                   duration: str | None, until: str | None, status_every: float, profile_name: str | None,
+                   seed: int | None, scale: float | None, as_json: bool, quiet: bool) -> None:
+    """Keep the database growing at a rate, paced in real time (or --speed N times faster).
+
+    Rows trickle in continuously with "now" timestamps on the simulated clock, in the profile's mix of tables,
+    updates and deletes, shaped by its daily curve; the rate is on-disk growth measured on the server. A new
+    database gets the initial dataset first. Ctrl-C or SIGTERM stops after the current unit; running the same
+    command again continues the same timeline.
+    """
+    from . import ledger
+    from .profile import Profile, load_profile
+    from .progress import ProgressBar
+    from .steady import resolve_rate, steady
+    from .steady_report import format_status, format_summary, summary_json
+    from .units import parse_duration
+
+    try:
+        wall = parse_duration(duration) if duration is not None else None
+    except ValueError as exc:
+        raise GrowthSimError(f"--duration {exc}") from None
+    target_db = resolve_dsn(dsn)
+
+    def prepared_profile() -> Profile:
+        _prepare(target_db.dsn, profile_name, seed, scale)
+        with connect(target_db.dsn) as conn:
+            return load_profile(ledger.load(conn).profile)
+
+    per_second, preset_seconds, period = resolve_rate(rate, vus, preset, prepared_profile)
+    if rate is not None:
+        _prepare(target_db.dsn, profile_name, seed, scale)
+    if wall is None and until is None:
+        wall = preset_seconds
+
+    def warn(line: str) -> None:
+        click.echo(line, err=True)
+
+    with ProgressBar(disabled=quiet or as_json) as bar:
+        result = steady(target_db.dsn, per_second, speed=speed, duration=wall, until=until,
+                        status_every=status_every, on_message=warn, on_initial=bar.update,
+                        on_status=(lambda s: None) if quiet else (lambda s: warn(format_status(s, period))))
+    click.echo(json.dumps(summary_json(result)) if as_json else format_summary(result, period))
+    if result.stopped_by:
+        sys.exit(130)
+
+
 @cli.group()
 def fixture() -> None:
     """Deterministic fixture files: a grown database as one SQL file, loaded in seconds."""

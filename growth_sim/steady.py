@@ -169,10 +169,10 @@ class SteadyRun:
 
     # -- connection and timeline ---------------------------------------------------------------------------
     def _take(self, run: Run) -> Run:
-        """Hold the writer lock on `run`'s session and switch the bloat tables' autovacuum off."""
+        """Hold the writer lock on `run`'s session and hold autovacuum off on the bloat tables (as advance does)."""
         try:
             ledger.acquire_lock(run.conn)
-            run._autovacuum(False)
+            run.autovacuum(False)
         except BaseException:
             run.close()
             raise
@@ -243,10 +243,6 @@ class SteadyRun:
             return SteadyResult(plan.time_of(self.sim0 / 3600).isoformat(), status.clock.isoformat(), self.speed,
                                 self.rate, status, self.size_now, self.signals.received)
         finally:
-            try:
-                run.restore_autovacuum()
-            except (GrowthSimError, psycopg.Error):
-                pass  # the server went away: the next run restores the settings when it ends
             run.close()
 
     def _unit(self, run: Run) -> Run:

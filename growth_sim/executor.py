@@ -22,12 +22,12 @@ from psycopg import pq, sql
 
 from . import ledger, measure
 from .connect import connect
-from .controller import SizeController, preview_mean, wants_vacuum
+from .controller import SizeController, nominal_median, preview_mean, wants_vacuum
 from .errors import DatabaseError, GrowthSimError
 from .models import model_module
 from .models.taskpilot.rows import Widths
 from .profile import Profile, load_profile
-from .schedule import Schedule
+from .schedule import HourPlan, Schedule
 
 INITIAL_CHUNK_ROWS = 20_000
 INITIAL_CHUNKS = 10  # at least this many chunks per table, so that widths can be calibrated
@@ -77,9 +77,13 @@ class Run:
         self.conn.execute("SET application_name = 'growth-sim'")
         self.run = ledger.load(self.conn)
         self.profile = _profile_of(self.run)
-        self.schedule = Schedule(self.profile, self.run.scale)
-        self.model = model_module(self.profile.model).build(self.schedule, self.run.seed)
-        self.size = SizeController.from_state(self.run.state)
+        self.use_schedule(Schedule(self.profile, self.run.scale))
+        self.size = SizeController.from_state(self.run.state, nominal_median(self.profile, self.model.size_knob))
+
+    def use_schedule(self, schedule: Schedule) -> None:
+        """Drive the model along `schedule` (the milestone Schedule, or a subclass such as a rate plan)."""
+        self.schedule = schedule
+        self.model = model_module(self.profile.model).build(schedule, self.run.seed)
 
     def close(self) -> None:
         self.conn.close()
@@ -110,16 +114,12 @@ class Run:
                     self.conn.close()
                 raise
 
-    def restore_autovacuum(self) -> None:
-        """Give the tables back to autovacuum, on a new session if an interrupt closed this one."""
-        if self.conn.broken:
-            return  # the server went away; the next run restores the settings when it ends
-        if self.conn.closed:
-            self.conn = connect(self.dsn, autocommit=True)
-        self._autovacuum(True)
+    def autovacuum(self, enabled: bool) -> None:
+        """Real autovacuum runs on wall-clock time; it is held off on the tables whose VACUUM is emulated.
 
-    def _autovacuum(self, enabled: bool) -> None:
-        """Real autovacuum runs on wall-clock time; it is held off while the run emulates it."""
+        It stays off between runs (the simulated clock stands still, so nothing should vacuum the tables);
+        `release` hands them back.
+        """
         with self.conn.transaction():
             for table in sorted(self.profile.bloat):
                 action = "RESET (autovacuum_enabled)" if enabled else "SET (autovacuum_enabled = false)"
@@ -200,28 +200,9 @@ class Run:
         started, written, written_bytes = time.monotonic(), 0, 0
         size_now = measure.database_size(self.conn)
         for plan in self.schedule.hours(start, target):
-            t0 = time.monotonic()
             planned_growth = float(plan.size - self.schedule.size(np.array([plan.hour]))[0])
-            knob = self.model.size_knob
-            width = self.profile.widths.get(knob)
-            median = self.size.knob_median(plan.size, size_now, planned_growth, plan.count.get(knob, 0),
-                                           width.preview_max if width else 0)
-            with self._unit():
-                self._set_clock(plan.hour + 1)
-                for stream in self.model.insert_order:
-                    if plan.count.get(stream):
-                        first = plan.start[stream]
-                        self.model.insert_batch(stream, first, first + plan.count[stream],
-                                                self._widths(median)).write(self.conn)
-                for op in self.model.hour_operations(plan):
-                    self._set_clock(op.hour)
-                    self.conn.execute(op.sql, op.params)
-                size_after = measure.database_size(self.conn)
-                knob_bytes = preview_mean(median) * plan.count.get(knob, 0)
-                self.size.observe(planned_growth, size_after - size_now, knob_bytes)
-                counts = {k: v for k, v in plan.count.items() if v}
-                ledger.record_unit(self.conn, f"hour/{plan.hour:05d}", plan.hour, counts, time.monotonic() - t0,
-                                   clock_hour=plan.hour + 1, state=self._state())
+            counts, size_after = self.run_unit(plan, f"hour/{plan.hour:05d}", plan.hour + 1, planned_growth,
+                                               size_now)
             written += sum(counts.values())
             written_bytes += size_after - size_now
             size_now = size_after
@@ -230,6 +211,36 @@ class Run:
                 size_now = self.check(hour, target)
             report(Progress("hours", hour - start, target - start, hour, written, written_bytes,
                             time.monotonic() - started))
+
+    def run_unit(self, plan: HourPlan, unit: str, end: float, planned_growth: float,
+                 size_now: int) -> tuple[dict[str, int], int]:
+        """Write `plan` (an hour, or a slice of one ending at simulated hour `end`) with its ledger row.
+
+        Statements run with the simulated clock at their slice's end, never past `end`. Returns the unit's
+        counts and the database size measured after it; the ledger's clock moves to ``floor(end)``.
+        """
+        t0 = time.monotonic()
+        knob = self.model.size_knob
+        width = self.profile.widths.get(knob)
+        median = self.size.knob_median(plan.size, size_now, planned_growth, plan.count.get(knob, 0),
+                                       width.preview_max if width else 0)
+        with self._unit():
+            self._set_clock(end)
+            for stream in self.model.insert_order:
+                if plan.count.get(stream):
+                    first = plan.start[stream]
+                    self.model.insert_batch(stream, first, first + plan.count[stream],
+                                            self._widths(median)).write(self.conn)
+            for op in self.model.hour_operations(plan):
+                self._set_clock(min(op.hour, end))
+                self.conn.execute(op.sql, op.params)
+            size_after = measure.database_size(self.conn)
+            knob_bytes = preview_mean(median) * plan.count.get(knob, 0)
+            self.size.observe(planned_growth, size_after - size_now, knob_bytes)
+            counts = {k: v for k, v in plan.count.items() if v}
+            ledger.record_unit(self.conn, unit, plan.hour, counts, time.monotonic() - t0,
+                               clock_hour=math.floor(end), state=self._state())
+        return counts, size_after
 
     def run_clock(self) -> int:
         clock = self.conn.execute("SELECT clock_hour FROM growth_sim.run").fetchone()[0]
@@ -260,14 +271,11 @@ class Run:
     def grow(self, target_hour: int, report: Callable[[Progress], None]) -> None:
         """Take the writer lock and run every unit still to do up to `target_hour`."""
         ledger.acquire_lock(self.conn)
-        self._autovacuum(False)
-        try:
-            if self.run.clock_hour is None:
-                self.load_initial(report)
-                self.check(0, target_hour)
-            self.run_hours(target_hour, report)
-        finally:
-            self.restore_autovacuum()
+        self.autovacuum(False)
+        if self.run.clock_hour is None:
+            self.load_initial(report)
+            self.check(0, target_hour)
+        self.run_hours(target_hour, report)
 
     def summary(self, start: int | None, since: datetime, seconds: float) -> AdvanceResult:
         """What the units committed since `since` (server time) did, and where the database stands."""
@@ -305,6 +313,9 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
     run = Run(dsn)
     try:
         start = run.run.clock_hour
+        if "steady" in run.run.state:
+            raise GrowthSimError("this database has grown at a steady rate past the milestone schedule; "
+                                 "`advance` cannot rejoin it: keep growing it with `growth-sim steady`")
         target_hour = run.schedule.resolve_target(target, start or 0)
         since = run.conn.execute("SELECT clock_timestamp()").fetchone()[0]
         started = time.monotonic()
@@ -321,6 +332,17 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
                 run = _reconnect(dsn, delays, exc)
     except KeyboardInterrupt:
         raise Interrupted(_interrupted_message(dsn, run.schedule)) from None
+    finally:
+        run.close()
+
+
+def release(dsn: str) -> list[str]:
+    """Give the tables whose VACUUM the runs emulate back to the server's autovacuum; returns their names."""
+    run = Run(dsn)
+    try:
+        ledger.acquire_lock(run.conn)
+        run.autovacuum(True)
+        return sorted(run.profile.bloat)
     finally:
         run.close()
 

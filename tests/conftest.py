@@ -78,3 +78,36 @@ def cli_env(pg_cluster: Cluster) -> dict[str, str]:
     env["GROWTH_SIM_HOME"] = str(pg_cluster.home)
     env[FAST_INITDB_ENV] = "1"
     return env
+
+
+# -- grown databases shared by the report, reads and findings tests ------------------------------------------
+GROWN_SCALE = 0.002
+
+
+def _grown(pg_cluster: Cluster, target: str) -> Iterator[str]:
+    """A database grown to `target` at GROWN_SCALE, then ANALYZEd as autovacuum would have done on a live
+    database (a run holds autovacuum off on the tables whose VACUUM it emulates). Dropped at the end."""
+    from support import module_database
+
+    from growth_sim.executor import advance
+    from growth_sim.install import initialise
+    from growth_sim.profile import load_profile
+
+    with module_database(pg_cluster, f"grown_{target.replace('-', '')}") as dsn:
+        initialise(dsn, load_profile("taskpilot"), 1, GROWN_SCALE)
+        advance(dsn, target)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+def grown_initial(pg_cluster: Cluster) -> Iterator[str]:
+    """DSN of a database holding the initial dataset (week 0) at scale 0.002."""
+    yield from _grown(pg_cluster, "initial")
+
+
+@pytest.fixture(scope="session")
+def grown_week1(pg_cluster: Cluster) -> Iterator[str]:
+    """DSN of a database grown to the week-1 milestone at scale 0.002 (about 20 s)."""
+    yield from _grown(pg_cluster, "week-1")

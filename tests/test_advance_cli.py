@@ -150,10 +150,9 @@ def test_ctrl_c_rolls_back_the_unit_and_resume_finishes(fresh_db: str, env: dict
         assert proc.returncode == 130, interrupts
         lines = err.strip().splitlines()
         assert len(lines) == 1 and "interrupted" in lines[0] and "resume" in lines[0], interrupts
-        # The unit in progress was rolled back with its ledger row, and autovacuum is given back to the tables.
+        # The unit in progress was rolled back with its ledger row.
         assert scalar(fresh_db, "SELECT count(*) FROM issues") == scalar(
             fresh_db, "SELECT coalesce(sum((rows ->> 'issues')::int), 0) FROM growth_sim.units")
-        assert scalar(fresh_db, "SELECT count(*) FROM pg_class WHERE reloptions::text LIKE '%autovacuum%'") == 0
     done = run_cli(env, "advance", "--dsn", fresh_db, "--to", end, "-q")
     assert done.returncode == 0, (interrupts, done.stderr)
     assert scalar(fresh_db, "SELECT clock_hour FROM growth_sim.run") == 6
@@ -190,3 +189,17 @@ def test_init_with_another_seed_needs_force(fresh_db: str, env: dict[str, str]):
     assert run_row(fresh_db) == (4, float(SCALE), None)
     assert scalar(fresh_db, "SELECT count(*) FROM issues") == 0
     assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.units") == 0
+
+
+HELD_OFF = "SELECT array_agg(relname ORDER BY relname) FROM pg_class WHERE 'autovacuum_enabled=false' = ANY(reloptions)"
+
+
+def test_autovacuum_held_off_between_runs_until_released(grown: tuple[str, dict], env: dict[str, str]):
+    dsn, _ = grown
+    assert scalar(dsn, HELD_OFF) == ["issues", "notifications"]
+    run = run_cli(env, "release", "--dsn", dsn, "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"released": ["issues", "notifications"]}
+    assert scalar(dsn, HELD_OFF) is None
+    assert run_cli(env, "advance", "--dsn", dsn, "--to", "+1h", "-q").returncode == 0
+    assert scalar(dsn, HELD_OFF) == ["issues", "notifications"]

@@ -106,13 +106,18 @@ class Run:
         Interrupted inside a statement (Ctrl-C while a COPY starts or ends), the session stays busy and can neither
         roll back nor run anything else: it is closed, and the server rolls the unit back.
         """
-        with self.conn.transaction():
-            try:
-                yield
-            except BaseException:
-                if self.conn.info.transaction_status == pq.TransactionStatus.ACTIVE:
-                    self.conn.close()
-                raise
+        try:
+            with self.conn.transaction():
+                try:
+                    yield
+                except BaseException:
+                    if self.conn.info.transaction_status == pq.TransactionStatus.ACTIVE:
+                        self.conn.close()
+                    raise
+        except psycopg.Error as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):  # the rollback failed: still an interrupt
+                raise KeyboardInterrupt from None
+            raise
 
     def autovacuum(self, enabled: bool) -> None:
         """Real autovacuum runs on wall-clock time; it is held off on the tables whose VACUUM is emulated.

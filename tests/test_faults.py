@@ -155,3 +155,20 @@ def test_database_dropped_under_the_run(dsn_factory: Callable[[], str], env: dic
     assert proc.returncode == 2, err
     lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "does not exist" in lines[0] and "Traceback" not in err
+
+
+@pytest.mark.parametrize("second", [("advance", "--to", "+3d"), ("steady", "--rate", "1GiB/day", "--duration", "5s")],
+                         ids=["advance", "steady"])
+def test_a_second_writer_is_refused_while_advance_runs(second: tuple[str, ...], fresh_db: str, env: dict[str, str]):
+    initialise(fresh_db, load_profile("taskpilot"), SEED, SCALE)
+    proc = _start(env, fresh_db, "+14d")  # long enough to be running still when the second one starts
+    try:
+        _wait_units(fresh_db, proc, 3)
+        refused = run_cli(env, *second, "--dsn", fresh_db, "-q")
+        assert proc.poll() is None
+        assert_user_error(refused, "another growth-sim run")
+        assert not scalar(fresh_db, "SELECT count(*) FROM growth_sim.units WHERE unit LIKE 'steady/%'")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+    _assert_consistent(fresh_db, None)

@@ -1,0 +1,309 @@
+"""`python -m benchmarks`: growth-sim against the raw-COPY limit, a naive loader and `pgbench -i`, in one run.
+
+Everything runs on one private PostgreSQL cluster started for the benchmark (and destroyed after it). The limit
+and growth-sim alternate, repeated, so that the noise of a shared machine hits both alike; the best time of each
+is compared and the spread reported. growth-sim runs as the `growth-sim advance` command in a child process,
+whose wall time and peak RSS (``ru_maxrss``) are measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import click
+from psycopg import sql
+
+from growth_sim.cluster import Cluster
+from growth_sim.connect import connect
+from growth_sim.install import initialise
+from growth_sim.profile import load_profile
+
+from . import tape
+from .baselines import naive_load, pgbench_init
+
+PHASES = ("initial", "week-1")  # the initial load, then one simulated week
+SETTINGS = ("server_version", "shared_buffers", "max_wal_size", "checkpoint_timeout", "wal_level", "fsync",
+            "synchronous_commit", "full_page_writes", "wal_compression", "max_parallel_maintenance_workers")
+_SOURCE = Path(__file__).resolve().parents[1]
+MB = 1e6
+
+
+@dataclass
+class Sample:
+    """One timed phase: rows written, seconds, on-disk bytes added, peak RSS of the process (growth-sim only)."""
+
+    rows: int
+    seconds: float
+    disk_bytes: int
+    rss_bytes: int | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds
+
+    @property
+    def mb_per_second(self) -> float:
+        return self.disk_bytes / MB / self.seconds
+
+
+@dataclass
+class Series:
+    """Repeated samples of one measurement; the best (fastest) one is the figure, the others give the spread."""
+
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def best(self) -> Sample:
+        return min(self.samples, key=lambda s: s.seconds)
+
+    @property
+    def spread(self) -> str:
+        times = sorted(s.seconds for s in self.samples)
+        return f"{times[0]:.2f}-{times[-1]:.2f}" if len(times) > 1 else f"{times[0]:.2f}"
+
+
+class Bench:
+    """The benchmark's cluster and the databases it creates on it."""
+
+    def __init__(self, home: Path, profile: str, seed: int, jobs: int) -> None:
+        self.cluster = Cluster(home)
+        self.cluster.ensure_running()
+        self.profile, self.seed, self.jobs = load_profile(profile), seed, jobs
+        self.home = home
+        self.names: dict[str, str] = {}
+
+    def settings(self) -> dict[str, str]:
+        with connect(self.cluster.dsn("postgres"), autocommit=True) as conn:
+            rows = conn.execute("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)",
+                                (list(SETTINGS),)).fetchall()
+        return dict(rows)
+
+    def database(self, name: str, scale: float | None = None) -> str:
+        """A new empty database (initialised for growth-sim at `scale` if given); its DSN."""
+        with connect(self.cluster.dsn("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        dsn = self.cluster.dsn(name)
+        self.names[dsn] = name
+        if scale is not None:
+            initialise(dsn, self.profile, self.seed, scale)
+        return dsn
+
+    def drop(self, dsn: str) -> None:
+        name = self.names[dsn]
+        with connect(self.cluster.dsn("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def growth_sim(self, dsn: str, target: str) -> Sample:
+        """`growth-sim advance --to target` in a child process: wall time, peak RSS, rows, on-disk growth."""
+        before = database_size(dsn)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_SOURCE), os.environ.get("PYTHONPATH")])),
+               "GROWTH_SIM_HOME": str(self.home)}
+        command = [sys.executable, "-m", "growth_sim", "advance", "--dsn", dsn, "--to", target, "--json"]
+        if self.jobs > 1:
+            command += ["--jobs", str(self.jobs)]
+        with tempfile.TemporaryFile() as err:
+            started = time.perf_counter()
+            proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=err)
+            out = proc.stdout.read()  # type: ignore[union-attr]
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode != 0:
+                err.seek(0)
+                raise click.ClickException(f"growth-sim advance failed: {err.read().decode().strip()}")
+        result = json.loads(out)
+        return Sample(result["rows_written"], seconds, database_size(dsn) - before, usage.ru_maxrss * 1024)
+
+    def limit(self, dsn: str, recorded: tape.Tape) -> Sample:
+        before = database_size(dsn)
+        seconds = tape.replay(dsn, recorded)
+        return Sample(recorded.rows, seconds, database_size(dsn) - before)
+
+
+def database_size(dsn: str) -> int:
+    with connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
+
+def say(message: str) -> None:
+    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
+
+
+def run(bench: Bench, scale: float, big_scale: float, repeat: int, naive_seconds: float,
+        work: Path) -> dict:
+    """All measurements; a JSON-ready dict."""
+    say(f"recording the workload at scale {scale:g} (the limit's payload)")
+    recording = bench.database("bench_tape", scale)
+    tapes = {phase: tape.record(recording, phase, work / f"{phase}.tape") for phase in PHASES}
+    bench.drop(recording)
+
+    limit = {phase: Series() for phase in PHASES}
+    ours = {phase: Series() for phase in PHASES}
+    last_gs = None
+    for r in range(repeat):
+        order = ("limit", "growth-sim") if r % 2 == 0 else ("growth-sim", "limit")
+        for who in order:
+            say(f"round {r + 1}/{repeat}: {who}")
+            if who == "limit":
+                dsn = bench.database(f"bench_limit_{r}", scale)
+                for phase in PHASES:
+                    limit[phase].samples.append(bench.limit(dsn, tapes[phase]))
+                bench.drop(dsn)
+            else:
+                dsn = bench.database(f"bench_gs_{r}", scale)
+                for phase in PHASES:
+                    ours[phase].samples.append(bench.growth_sim(dsn, phase))
+                if last_gs:
+                    bench.drop(last_gs)
+                last_gs = dsn
+
+    say(f"naive loader for {naive_seconds:g} s")
+    naive = naive_load(last_gs, naive_seconds)
+    bench.drop(last_gs)
+
+    pgbench_scale = max(1, round(limit["initial"].best.disk_bytes / (15 * MB)))
+    pg = Series()
+    for r in range(repeat):
+        say(f"pgbench -i -s {pgbench_scale} ({r + 1}/{repeat})")
+        dsn = bench.database("bench_pgbench")
+        seconds, added = pgbench_init(bench.cluster.bin_dir, dsn, pgbench_scale)
+        pg.samples.append(Sample(100_000 * pgbench_scale, seconds, added))
+        bench.drop(dsn)
+
+    say(f"growth-sim at scale {big_scale:g}")
+    dsn = bench.database("bench_gs_big", big_scale)
+    big = {phase: bench.growth_sim(dsn, phase) for phase in PHASES}
+    bench.drop(dsn)
+
+    return summarise(scale, big_scale, repeat, limit, ours, naive, pgbench_scale, pg, big, tapes)
+
+
+def summarise(scale, big_scale, repeat, limit, ours, naive, pgbench_scale, pg, big, tapes) -> dict:
+    small_rss = max(ours[p].best.rss_bytes for p in PHASES)
+    big_rss = max(big[p].rss_bytes for p in PHASES)
+    small_time = sum(ours[p].best.seconds for p in PHASES)
+    big_time = sum(big[p].seconds for p in PHASES)
+    figures = {
+        "limit_ratio_initial": limit["initial"].best.seconds / ours["initial"].best.seconds,
+        "limit_ratio_week": limit["week-1"].best.seconds / ours["week-1"].best.seconds,
+        "naive_ratio": ours["initial"].best.rows_per_second / naive.rows_per_second,
+        "pgbench_ratio": ours["initial"].best.mb_per_second / pg.best.mb_per_second,
+        "peak_rss_mb": max(small_rss, big_rss) / MB,
+        "rss_change": max(small_rss, big_rss) / min(small_rss, big_rss) - 1,
+        "time_vs_linear": big_time / (small_time * big_scale / scale),
+    }
+    return {
+        "scale": scale, "big_scale": big_scale, "repeat": repeat,
+        "limit": {p: [asdict(s) for s in limit[p].samples] for p in PHASES},
+        "growth_sim": {p: [asdict(s) for s in ours[p].samples] for p in PHASES},
+        "growth_sim_big": {p: asdict(big[p]) for p in PHASES},
+        "naive": asdict(naive) | {"rows_per_second": naive.rows_per_second},
+        "pgbench": {"scale": pgbench_scale, "samples": [asdict(s) for s in pg.samples]},
+        "tape_copy_bytes": {p: tapes[p].copy_bytes for p in PHASES},
+        "figures": figures,
+        "_series": (limit, ours, naive, pg, big),
+    }
+
+
+TARGETS = (
+    ("growth-sim / limit, initial load", "limit_ratio_initial", ">= 85 %", lambda v: v >= 0.85, "{:.0%}"),
+    ("growth-sim / limit, one simulated week", "limit_ratio_week", ">= 85 %", lambda v: v >= 0.85, "{:.0%}"),
+    ("growth-sim / naive loader, rows/s", "naive_ratio", ">= 20x", lambda v: v >= 20, "{:.1f}x"),
+    ("growth-sim initial load / pgbench -i, on-disk MB/s", "pgbench_ratio", ">= 0.8x", lambda v: v >= 0.8,
+     "{:.2f}x"),
+    ("peak RSS of advance", "peak_rss_mb", "<= 400 MB", lambda v: v <= 400, "{:.0f} MB"),
+    ("peak RSS change across the scales", "rss_change", "<= 20 %", lambda v: v <= 0.2, "{:+.0%}"),
+    ("wall time at 10x scale / 10x linear", "time_vs_linear", "<= 1.2x", lambda v: v <= 1.2, "{:.2f}x"),
+)
+
+
+def markdown(result: dict, settings: dict[str, str]) -> str:
+    limit, ours, naive, pg, big = result["_series"]
+    scale, big_scale = result["scale"], result["big_scale"]
+
+    def row(what: str, series: Series | None, sample: Sample, ratio: str = "") -> str:
+        spread = series.spread if series else f"{sample.seconds:.2f}"
+        rss = f"{sample.rss_bytes / MB:.0f}" if sample.rss_bytes else ""
+        return (f"| {what} | {sample.rows:,} | {sample.seconds:.2f} | {spread} | {sample.rows_per_second:,.0f} | "
+                f"{sample.mb_per_second:.1f} | {rss} | {ratio} |")
+
+    lines = [
+        f"scale {scale:g} (scaling and memory also at {big_scale:g}), best of {result['repeat']}; "
+        "MB = 10^6 bytes on disk (pg_database_size growth)",
+        "",
+        "| run | rows | s (best) | s (all) | rows/s | MB/s on disk | peak RSS MB | vs |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for phase, label in (("initial", "initial load"), ("week-1", "one simulated week")):
+        lines.append(row(f"raw-COPY limit, {label}", limit[phase], limit[phase].best))
+        ratio = limit[phase].best.seconds / ours[phase].best.seconds
+        lines.append(row(f"growth-sim, {label}", ours[phase], ours[phase].best, f"{ratio:.0%} of the limit"))
+    n = Sample(naive.rows, naive.seconds, 0)
+    lines.append(f"| naive loader (Faker per row, executemany x1000) | {n.rows:,} | {n.seconds:.2f} | | "
+                 f"{n.rows_per_second:,.0f} | | | growth-sim initial: "
+                 f"{result['figures']['naive_ratio']:.1f}x |")
+    lines.append(row(f"pgbench -i -s {result['pgbench']['scale']}", pg, pg.best,
+                     f"growth-sim initial: {result['figures']['pgbench_ratio']:.2f}x"))
+    for phase, label in (("initial", "initial load"), ("week-1", "one simulated week")):
+        lines.append(row(f"growth-sim at {big_scale:g}, {label}", None, big[phase]))
+    lines += ["", "| target | measured | required | met |", "|---|---:|---:|---|"]
+    for label, key, required, ok, fmt in TARGETS:
+        value = result["figures"][key]
+        lines.append(f"| {label} | {fmt.format(value)} | {required} | {'yes' if ok(value) else 'no'} |")
+    lines += ["", "server: " + ", ".join(f"{k}={v}" for k, v in sorted(settings.items())),
+              f"client: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end"]
+    return "\n".join(lines)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--scale", type=float, default=0.01, show_default=True, help="Scale of the compared workload.")
+@click.option("--big-scale", type=float, default=None, help="Second scale for memory and scaling [10 x --scale].")
+@click.option("--repeat", type=int, default=3, show_default=True, help="Rounds of limit and growth-sim.")
+@click.option("--naive-seconds", type=float, default=20.0, show_default=True, help="How long the naive loader runs.")
+@click.option("--quick", is_flag=True, help="One round, scale 0.005 and 0.05, a 5 s naive loader.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Passed to growth-sim advance.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--profile", default="taskpilot", show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the results as JSON to this file.")
+def main(scale: float, big_scale: float | None, repeat: int, naive_seconds: float, quick: bool, jobs: int,
+         seed: int, profile: str, json_path: Path | None) -> None:
+    """Measure growth-sim against the raw-COPY limit, a naive loader and pgbench -i on a private cluster.
+
+    Prints a markdown table, then the results as JSON.
+    """
+    if quick:
+        scale, repeat, naive_seconds = 0.005, 1, 5.0
+    big_scale = big_scale or scale * 10
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="growth-sim-bench-") as tmp:
+        bench = Bench(Path(tmp) / "home", profile, seed, jobs)
+        try:
+            settings = bench.settings()
+            result = run(bench, scale, big_scale, repeat, naive_seconds, Path(tmp))
+        finally:
+            bench.cluster.destroy()
+    table = markdown(result, settings)
+    del result["_series"]
+    result["settings"] = settings
+    result["seconds"] = time.monotonic() - started
+    result["own_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB
+    text = json.dumps(result, indent=2)
+    if json_path:
+        json_path.write_text(text + "\n")
+    click.echo(table)
+    click.echo("")
+    click.echo(text)
+
+
+if __name__ == "__main__":
+    main()

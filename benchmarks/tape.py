@@ -128,30 +128,46 @@ def _records(path: Path) -> Iterator[tuple]:
 
 
 def replay(dsn: str, tape: Tape) -> float:
-    """Perform the tape's server work on `dsn`, a transaction per recorded unit; returns the seconds it took."""
+    """Perform the tape's server work on `dsn`; returns the seconds it took.
+
+    Each recorded unit is one transaction; consecutive statements go in pipeline mode, as growth-sim sends them.
+    """
     with connect(dsn, autocommit=True) as conn:
         started = time.perf_counter()
+        pending: list[tuple] = []
         open_tx = False
+
+        def flush() -> None:
+            if pending:
+                with conn.pipeline():
+                    for _, statement, params in pending:
+                        conn.execute(statement, params)
+                pending.clear()
+
         for record in _records(tape.path):
             kind = record[0]
             if kind == "commit":
+                flush()
                 if open_tx:
                     conn.execute("COMMIT")
                     open_tx = False
                 continue
             statement = record[1]
             if statement.lstrip().upper().startswith("VACUUM"):
+                flush()
                 conn.execute(statement)  # outside any transaction, as growth-sim runs it
                 continue
             if not open_tx:
                 conn.execute("BEGIN")
                 open_tx = True
             if kind == "copy":
+                flush()
                 with conn.cursor() as cur, cur.copy(statement) as copy:
                     for chunk in record[2]:
                         copy.write(chunk)
             else:
-                conn.execute(statement, record[2])
+                pending.append(record)
+        flush()
         if open_tx:
             conn.execute("COMMIT")
         return time.perf_counter() - started

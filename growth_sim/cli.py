@@ -229,8 +229,11 @@ def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, fo
 @click.option("--scale", type=float, default=None, help="Scale when initialising a new database (default 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Write the initial load's independent chunks on N connections; if another advance is running "
+              "on the database, join it (from any machine) instead of refusing.")
 def advance_command(dsn: str | None, target: str, profile_name: str | None, seed: int | None,
-                    scale: float | None, as_json: bool, quiet: bool) -> None:
+                    scale: float | None, as_json: bool, quiet: bool, jobs: int | None) -> None:
     """Grow the database along the simulated calendar to TARGET, as fast as the server allows.
 
     A new database is initialised first (with --profile/--seed/--scale); an initialised one must be
@@ -243,7 +246,7 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
     target_db = resolve_dsn(dsn)
     _prepare(target_db.dsn, profile_name, seed, scale)
     with ProgressBar(disabled=quiet or as_json) as bar:
-        result = advance(target_db.dsn, target, bar.update)
+        result = advance(target_db.dsn, target, bar.update, jobs=jobs)
     if as_json:
         click.echo(json.dumps(result.__dict__, default=str))
     else:

@@ -44,3 +44,29 @@ def bloat(conn: psycopg.Connection, table: str) -> dict[str, Any]:
     table_len, dead, free = row
     return {"table_len": table_len, "dead_percent": round(dead, 2), "free_percent": round(free, 2),
             "bloat_percent": round(dead + free, 2), "method": method}
+
+
+def sizes_and_bloat(conn: psycopg.Connection, tables: list[str], bloated: list[str]) -> dict[str, dict[str, Any]]:
+    """`table_sizes` of `tables` plus `bloat` of those in `bloated`, measured in one statement (one round trip)."""
+    rows = conn.execute(
+        """SELECT c.relname, pg_relation_size(c.oid), pg_indexes_size(c.oid),
+                  coalesce(pg_total_relation_size(c.reltoastrelid), 0), pg_total_relation_size(c.oid),
+                  coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0),
+                  CASE WHEN c.relname <> ALL(%(bloated)s) THEN NULL
+                       WHEN c.relpages > %(approx)s THEN (SELECT ARRAY[table_len, dead_tuple_percent,
+                            approx_free_percent, 1] FROM pgstattuple_approx(c.oid))
+                       ELSE (SELECT ARRAY[table_len, dead_tuple_percent, free_percent, 0] FROM pgstattuple(c.oid))
+                  END
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+           WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%(tables)s)""",
+        {"tables": tables, "bloated": bloated, "approx": APPROX_ABOVE_PAGES}).fetchall()
+    out: dict[str, dict[str, Any]] = {}
+    for name, heap, idx, toast, total, live, dead, stats in rows:
+        out[name] = {"heap": heap, "indexes": idx, "toast": toast, "total": total, "live": live, "dead": dead}
+        if stats is not None:
+            table_len, dead_pct, free_pct, approx = stats
+            out[name].update({"table_len": int(table_len), "dead_percent": round(dead_pct, 2),
+                              "free_percent": round(free_pct, 2), "bloat_percent": round(dead_pct + free_pct, 2),
+                              "method": "pgstattuple_approx" if approx else "pgstattuple"})
+    return out

@@ -33,6 +33,19 @@ PHASES = ("initial", "week-1")  # the initial load, then one simulated week
 SETTINGS = ("server_version", "shared_buffers", "max_wal_size", "checkpoint_timeout", "wal_level", "fsync",
             "synchronous_commit", "full_page_writes", "wal_compression", "max_parallel_maintenance_workers")
 _SOURCE = Path(__file__).resolve().parents[1]
+# `growth-sim` reporting its own peak RSS at exit: VmHWM of the process image, which (unlike ru_maxrss) does not
+# count the benchmark's pages shared with the child between fork and exec.
+_PEAK_RSS_WRAPPER = """
+import atexit, sys
+def peak():
+    with open("/proc/self/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    sys.stderr.write(f"\\npeak-rss-kib {kib}\\n")
+atexit.register(peak)
+sys.argv[0] = "growth-sim"
+from growth_sim.cli import main
+main()
+"""
 MB = 1e6
 
 
@@ -130,7 +143,7 @@ class Bench:
         before = database_size(dsn)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_SOURCE), os.environ.get("PYTHONPATH")])),
                "GROWTH_SIM_HOME": str(self.home)}
-        command = [sys.executable, "-m", "growth_sim", "advance", "--dsn", dsn, "--to", target, "--json"]
+        command = [sys.executable, "-c", _PEAK_RSS_WRAPPER, "advance", "--dsn", dsn, "--to", target, "--json"]
         if self.jobs > 1:
             command += ["--jobs", str(self.jobs)]
         with tempfile.TemporaryFile() as err:
@@ -142,12 +155,14 @@ class Bench:
             seconds = time.perf_counter() - started
             cpu = self.server_cpu() - cpu
             proc.returncode = os.waitstatus_to_exitcode(status)
+            err.seek(0)
+            stderr = err.read().decode()
             if proc.returncode != 0:
-                err.seek(0)
-                raise click.ClickException(f"growth-sim advance failed: {err.read().decode().strip()}")
+                raise click.ClickException(f"growth-sim advance failed: {stderr.strip()}")
+        peak_kib = int(stderr.rsplit("peak-rss-kib ", 1)[1].split()[0])
         result = json.loads(out)
         return Sample(result["rows_written"], seconds, database_size(dsn) - before, cpu,
-                      usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+                      usage.ru_utime + usage.ru_stime, peak_kib * 1024)
 
     def limit(self, dsn: str, recorded: tape.Tape) -> Sample:
         self.settle()
@@ -174,7 +189,7 @@ def say(message: str) -> None:
     click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
 
 
-def run(bench: Bench, scale: float, big_scale: float, repeat: int, naive_seconds: float,
+def run(bench: Bench, scale: float, pair: tuple[float, float], repeat: int, naive_seconds: float,
         work: Path) -> dict:
     """All measurements; a JSON-ready dict."""
     say(f"recording the workload at scale {scale:g} (the limit's payload)")
@@ -217,18 +232,21 @@ def run(bench: Bench, scale: float, big_scale: float, repeat: int, naive_seconds
         pg.samples.append(Sample(100_000 * pgbench_scale, seconds, added, bench.server_cpu() - cpu))
         bench.drop(dsn)
 
-    say(f"growth-sim at scale {big_scale:g}")
-    dsn = bench.database("bench_gs_big", big_scale)
-    big = {phase: bench.growth_sim(dsn, phase) for phase in PHASES}
-    bench.drop(dsn)
+    scaled = {}
+    for n, size in enumerate(pair):
+        say(f"growth-sim at scale {size:g} (memory and scaling)")
+        dsn = bench.database(f"bench_gs_scale_{n}", size)
+        scaled[size] = {phase: bench.growth_sim(dsn, phase) for phase in PHASES}
+        bench.drop(dsn)
 
-    return summarise(scale, big_scale, repeat, limit, ours, naive, pgbench_scale, pg, big, tapes)
+    return summarise(scale, pair, repeat, limit, ours, naive, pgbench_scale, pg, scaled, tapes)
 
 
-def summarise(scale, big_scale, repeat, limit, ours, naive, pgbench_scale, pg, big, tapes) -> dict:
-    small_rss = max(ours[p].best.rss_bytes for p in PHASES)
+def summarise(scale, pair, repeat, limit, ours, naive, pgbench_scale, pg, scaled, tapes) -> dict:
+    small, big = (scaled[size] for size in pair)
+    small_rss = max(small[p].rss_bytes for p in PHASES)
     big_rss = max(big[p].rss_bytes for p in PHASES)
-    small_time = sum(ours[p].best.seconds for p in PHASES)
+    small_time = sum(small[p].seconds for p in PHASES)
     big_time = sum(big[p].seconds for p in PHASES)
     figures = {
         "limit_ratio_initial": limit["initial"].best.seconds / ours["initial"].best.seconds,
@@ -244,18 +262,18 @@ def summarise(scale, big_scale, repeat, limit, ours, naive, pgbench_scale, pg, b
         "pgbench_ratio": ours["initial"].best.mb_per_second / pg.best.mb_per_second,
         "peak_rss_mb": max(small_rss, big_rss) / MB,
         "rss_change": max(small_rss, big_rss) / min(small_rss, big_rss) - 1,
-        "time_vs_linear": big_time / (small_time * big_scale / scale),
+        "time_vs_linear": big_time / (small_time * pair[1] / pair[0]),
     }
     return {
-        "scale": scale, "big_scale": big_scale, "repeat": repeat,
+        "scale": scale, "memory_scales": list(pair), "repeat": repeat,
         "limit": {p: [asdict(s) for s in limit[p].samples] for p in PHASES},
         "growth_sim": {p: [asdict(s) for s in ours[p].samples] for p in PHASES},
-        "growth_sim_big": {p: asdict(big[p]) for p in PHASES},
+        "growth_sim_scaled": {f"{size:g}": {p: asdict(runs[p]) for p in PHASES} for size, runs in scaled.items()},
         "naive": asdict(naive) | {"rows_per_second": naive.rows_per_second},
         "pgbench": {"scale": pgbench_scale, "samples": [asdict(s) for s in pg.samples]},
         "tape_copy_bytes": {p: tapes[p].copy_bytes for p in PHASES},
         "figures": figures,
-        "_series": (limit, ours, naive, pg, big),
+        "_series": (limit, ours, naive, pg, scaled),
     }
 
 
@@ -276,8 +294,8 @@ TARGETS = (
 
 
 def markdown(result: dict, settings: dict[str, str]) -> str:
-    limit, ours, naive, pg, big = result["_series"]
-    scale, big_scale = result["scale"], result["big_scale"]
+    limit, ours, naive, pg, scaled = result["_series"]
+    scale = result["scale"]
 
     def row(what: str, series: Series | None, sample: Sample, ratio: str = "", payload: int = 0) -> str:
         spread = series.spread if series else f"{sample.seconds:.2f}"
@@ -288,7 +306,8 @@ def markdown(result: dict, settings: dict[str, str]) -> str:
                 f"{sent} | {sample.mb_per_second:.1f} | {sample.server_cpu:.1f} | {client} | {rss} | {ratio} |")
 
     lines = [
-        f"scale {scale:g} (scaling and memory also at {big_scale:g}), best of {result['repeat']}; "
+        f"scale {scale:g} (memory and scaling at {' and '.join(f'{x:g}' for x in scaled)}), "
+        f"best of {result['repeat']}; "
         "MB = 10^6 bytes on disk (pg_database_size growth)",
         "",
         "| run | rows | s (best) | s (all) | rows/s | data MB/s | MB/s on disk | server CPU s | client CPU s "
@@ -309,7 +328,8 @@ def markdown(result: dict, settings: dict[str, str]) -> str:
     lines.append(row(f"pgbench -i -s {result['pgbench']['scale']}", pg, pg.best,
                      f"growth-sim initial: {result['figures']['pgbench_ratio']:.2f}x"))
     for phase, label in (("initial", "initial load"), ("week-1", "one simulated week")):
-        lines.append(row(f"growth-sim at {big_scale:g}, {label}", None, big[phase]))
+        for size, runs in scaled.items():
+            lines.append(row(f"growth-sim at {size:g}, {label}", None, runs[phase]))
     f = result["figures"]
     lines += ["", "data MB/s: COPY payload (limit, growth-sim) or values sent (naive loader) per second. From CPU "
               "seconds, growth-sim's share of the limit is "
@@ -326,31 +346,31 @@ def markdown(result: dict, settings: dict[str, str]) -> str:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--scale", type=float, default=0.005, show_default=True, help="Scale of the compared workload.")
-@click.option("--big-scale", type=float, default=None, help="Second scale for memory and scaling [10 x --scale].")
+@click.option("--scale", type=float, default=0.01, show_default=True, help="Scale of the compared workload.")
+@click.option("--memory-scales", type=(float, float), default=(0.005, 0.05), show_default=True,
+              help="Two scales for peak RSS and wall-time scaling (10x apart).")
 @click.option("--repeat", type=int, default=3, show_default=True, help="Rounds of limit and growth-sim.")
 @click.option("--naive-seconds", type=float, default=15.0, show_default=True, help="How long the naive loader runs.")
-@click.option("--quick", is_flag=True, help="One round, scale 0.002 and 0.02, a 5 s naive loader.")
+@click.option("--quick", is_flag=True, help="One round at scale 0.002, memory at 0.002 and 0.02, a 5 s naive loader.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Passed to growth-sim advance.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--profile", default="taskpilot", show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the results as JSON to this file.")
-def main(scale: float, big_scale: float | None, repeat: int, naive_seconds: float, quick: bool, jobs: int,
+def main(scale: float, memory_scales: tuple[float, float], repeat: int, naive_seconds: float, quick: bool, jobs: int,
          seed: int, profile: str, json_path: Path | None) -> None:
     """Measure growth-sim against the raw-COPY limit, a naive loader and pgbench -i on a private cluster.
 
     Prints a markdown table, then the results as JSON.
     """
     if quick:
-        scale, repeat, naive_seconds = 0.002, 1, 5.0
-    big_scale = big_scale or scale * 10
+        scale, memory_scales, repeat, naive_seconds = 0.002, (0.002, 0.02), 1, 5.0
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="growth-sim-bench-") as tmp:
         bench = Bench(Path(tmp) / "home", profile, seed, jobs)
         try:
             settings = bench.settings()
-            result = run(bench, scale, big_scale, repeat, naive_seconds, Path(tmp))
+            result = run(bench, scale, memory_scales, repeat, naive_seconds, Path(tmp))
         finally:
             bench.cluster.destroy()
     table = markdown(result, settings)

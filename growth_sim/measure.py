@@ -49,17 +49,18 @@ def bloat(conn: psycopg.Connection, table: str) -> dict[str, Any]:
 def sizes_and_bloat(conn: psycopg.Connection, tables: list[str], bloated: list[str]) -> dict[str, dict[str, Any]]:
     """`table_sizes` of `tables` plus `bloat` of those in `bloated`, measured in one statement (one round trip)."""
     rows = conn.execute(
-        """SELECT c.relname, pg_relation_size(c.oid), pg_indexes_size(c.oid),
-                  coalesce(pg_total_relation_size(c.reltoastrelid), 0), pg_total_relation_size(c.oid),
-                  coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0),
-                  CASE WHEN c.relname <> ALL(%(bloated)s) THEN NULL
-                       WHEN c.relpages > %(approx)s THEN (SELECT ARRAY[table_len, dead_tuple_percent,
-                            approx_free_percent, 1] FROM pgstattuple_approx(c.oid))
-                       ELSE (SELECT ARRAY[table_len, dead_tuple_percent, free_percent, 0] FROM pgstattuple(c.oid))
-                  END
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-           LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-           WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%(tables)s)""",
+        """SELECT relname, heap, idx, toast, rest + idx, live, dead, stats FROM (
+             SELECT c.relname, pg_relation_size(c.oid) AS heap, pg_indexes_size(c.oid) AS idx,
+                    coalesce(pg_total_relation_size(c.reltoastrelid), 0) AS toast, pg_table_size(c.oid) AS rest,
+                    coalesce(s.n_live_tup, 0) AS live, coalesce(s.n_dead_tup, 0) AS dead,
+                    CASE WHEN c.relname <> ALL(%(bloated)s) THEN NULL
+                         WHEN c.relpages > %(approx)s THEN (SELECT ARRAY[table_len, dead_tuple_percent,
+                              approx_free_percent, 1] FROM pgstattuple_approx(c.oid))
+                         ELSE (SELECT ARRAY[table_len, dead_tuple_percent, free_percent, 0] FROM pgstattuple(c.oid))
+                    END AS stats
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+             WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%(tables)s)) m""",
         {"tables": tables, "bloated": bloated, "approx": APPROX_ABOVE_PAGES}).fetchall()
     out: dict[str, dict[str, Any]] = {}
     for name, heap, idx, toast, total, live, dead, stats in rows:

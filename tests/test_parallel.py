@@ -114,12 +114,12 @@ def test_a_second_process_joins_and_the_units_split_without_overlap(dsn_factory:
             if scalar(dsn, "SELECT count(*) FROM growth_sim.units") > 0:
                 break  # the leader holds the writer lock and is writing
             time.sleep(0.05)
-        helper = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        joiner = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     finally:
         out, err = leader.communicate(timeout=300)
     assert leader.returncode == 0, err
-    assert helper.returncode == 0, helper.stderr
-    assert "Traceback" not in err + helper.stderr
+    assert joiner.returncode == 0, joiner.stderr
+    assert "Traceback" not in err + joiner.stderr
 
     assert_same_data(dsn, one_connection)
     by_process = dict(query(dsn, "SELECT split_part(worker, '/', 1), count(*) FROM growth_sim.units"

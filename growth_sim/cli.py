@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
+import psycopg
 
 from . import __version__
 from .cluster import Cluster
@@ -179,8 +182,6 @@ def plan_command(
 
     Needs no database: the plan comes from the profile alone. `--to initial` shows the initial dataset.
     """
-    import json
-
     from .plan import build_plan, format_plan, parse_scale, resolve_range
     from .profile import load_profile
     from .schedule import Schedule
@@ -229,11 +230,14 @@ def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, fo
 @click.option("--scale", type=float, default=None, help="Scale when initialising a new database (default 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--with-reads", "with_reads", type=int, default=None, is_flag=False, flag_value=2, metavar="[N]",
+              help="Replay the read mix on N client connections (default 2) while growing.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Write the initial load's independent chunks on N connections; if another advance is running "
               "on the database, join it (from any machine) instead of refusing.")
 def advance_command(dsn: str | None, target: str, profile_name: str | None, seed: int | None,
-                    scale: float | None, as_json: bool, quiet: bool, jobs: int | None) -> None:
+                    scale: float | None, as_json: bool, quiet: bool, with_reads: int | None,
+                    jobs: int | None) -> None:
     """Grow the database along the simulated calendar to TARGET, as fast as the server allows.
 
     A new database is initialised first (with --profile/--seed/--scale); an initialised one must be
@@ -245,12 +249,106 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
 
     target_db = resolve_dsn(dsn)
     _prepare(target_db.dsn, profile_name, seed, scale)
-    with ProgressBar(disabled=quiet or as_json) as bar:
+    with _reads_alongside(target_db.dsn, with_reads) as reads, ProgressBar(disabled=quiet or as_json) as bar:
         result = advance(target_db.dsn, target, bar.update, jobs=jobs)
     if as_json:
-        click.echo(json.dumps(result.__dict__, default=str))
+        click.echo(json.dumps({**result.__dict__, **({"reads": reads.result().as_dict()} if reads else {})},
+                              default=str))
     else:
         click.echo(format_summary(result))
+        if reads:
+            from .reads import format_result
+
+            click.echo("\nreads during the run:\n" + format_result(reads.result()))
+
+
+@cli.group()
+def fixture() -> None:
+    """Deterministic fixture files: a grown database as one SQL file, loaded in seconds."""
+
+
+@fixture.command("build")
+@dsn_option
+@click.option("--profile", "profile_name", default="taskpilot", show_default=True,
+              help="Profile name (profiles/NAME.toml) or path to a profile file.")
+@click.option("--to", "target", required=True, metavar="TARGET",
+              help="How far to grow: initial, week-N, +3d, +12h or an ISO time on the simulated clock.")
+@click.option("--scale", type=float, default=0.001, show_default=True, help="Multiply every count and size.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of all generated data.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), metavar="FILE",
+              help="The fixture file to write (gzip when it ends in .gz); FILE.manifest.json goes next to it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON only.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def fixture_build(dsn: str | None, profile_name: str, target: str, scale: float, seed: int, output: Path,
+                  as_json: bool, quiet: bool) -> None:
+    """Grow a scratch database and write it as a self-contained SQL file (schema, COPY data, ANALYZE).
+
+    The same inputs give a byte-identical file on any server: sizes come from the profile alone (open-loop).
+    The scratch database is created on the --dsn server (default: the private cluster) and dropped after.
+    """
+    import time
+
+    from .fixture import FixtureSpec, build, manifest_path
+    from .progress import ProgressBar
+
+    spec = FixtureSpec.of(profile_name, target, scale, seed)
+    server = resolve_dsn(dsn)
+    started = time.monotonic()
+    with ProgressBar(disabled=quiet or as_json) as bar:
+        manifest = build(spec, server.dsn, output, bar.update)
+    if as_json:
+        click.echo(json.dumps(manifest))
+        return
+    click.echo(f"{output}: {format_size(manifest['bytes'])}, {len(manifest['tables'])} tables, "
+               f"{manifest['rows']:,} rows at {manifest['target']} (hour {manifest['hour']}) "
+               f"in {time.monotonic() - started:.1f} s")
+    click.echo(f"sha256 {manifest['sha256']}; manifest {manifest_path(output)}")
+
+
+@fixture.command("load")
+@dsn_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Load into a database that holds tables: drop its public and "
+              "growth_sim schemas first.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def fixture_load(dsn: str | None, file: Path, force: bool, as_json: bool) -> None:
+    """Load fixture FILE into the database (created if missing), in one transaction.
+
+    An existing database must be empty unless --force. With FILE.manifest.json next to it, the file is
+    checked against its sha256 and the loaded rows against its counts.
+    """
+    from .fixture import load
+
+    result = load(resolve_dsn(dsn).dsn, file, force=force)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(result.__dict__))
+        return
+    checked = ", as the manifest says" if result.checked else " (no manifest to check against)"
+    click.echo(f"{result.database}: loaded {file}: {len(result.tables)} tables, {sum(result.tables.values()):,} "
+               f"rows{checked}, in {result.seconds:.1f} s")
+
+
+@cli.command("release")
+@dsn_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def release_command(dsn: str | None, as_json: bool) -> None:
+    """Hand the hot tables back to the server's autovacuum.
+
+    While a database is being grown, autovacuum is held off on the tables whose VACUUM the runs emulate in
+    simulated time (issues, notifications), also between runs, so a grown database keeps the dead tuples a
+    checkup should find. Release them when the database should age in wall-clock time again; the next
+    `advance` or `steady` takes them back.
+    """
+    from .executor import release
+
+    target_db = resolve_dsn(dsn)
+    tables = release(target_db.dsn)
+    if as_json:
+        click.echo(json.dumps({"released": tables}))
+    else:
+        click.echo(f"autovacuum is back on for: {', '.join(tables)}")
 
 
 def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float | None) -> None:
@@ -279,8 +377,83 @@ def _check_seed_scale(seed: int | None, scale: float | None) -> None:
         raise GrowthSimError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
 
 
+# -- inspecting a grown database: report, reads, findings ---------------------------------------------------
+def _reads_alongside(dsn: str, clients: int | None):
+    """`reads.background` when --with-reads was given, else a context that yields None."""
+    from contextlib import nullcontext
+
+    from .reads import background
+
+    return background(dsn, clients) if clients else nullcontext()
+
+
+@cli.command("report")
+@dsn_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (keys in the README).")
+def report_command(dsn: str | None, as_json: bool) -> None:
+    """Show the simulated clock, rows and sizes against the plan, bloat, vacuum, index usage, top statements
+    and the milestones reached."""
+    from .report import format_report, gather
+
+    result = gather(resolve_dsn(dsn).dsn)
+    click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
+
+
+@cli.command("reads")
+@dsn_option
+@click.option("--duration", default="10m", show_default=True, metavar="DURATION",
+              help="How long to replay: 90s, 10m, 1h.")
+@click.option("--queries", type=int, default=None, metavar="N", help="Stop after N queries (before --duration).")
+@click.option("--clients", type=int, default=4, show_default=True, help="Connections replaying the interactive "
+              "scenarios (background jobs get one more, paced at their rate).")
+@click.option("--scenario", "scenarios", multiple=True,
+              type=click.Choice(["regular", "power", "background", "dashboards"]),
+              help="Replay only these scenarios (repeatable). Default: all four.")
+@click.option("--seed", type=int, default=None, help="Seed of the parameter draws (default: random).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON only.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def reads_command(dsn: str | None, duration: str, queries: int | None, clients: int, scenarios: tuple[str, ...],
+                  seed: int | None, as_json: bool, quiet: bool) -> None:
+    """Replay the load guide's read mix as SQL and print per-query-class counts and p50/p95/p99 latency.
+
+    Read-only: it never writes, holds no snapshot between statements and gives up on locks quickly.
+    """
+    from tqdm import tqdm
+
+    from .reads import Runner, format_result
+    from .units import parse_duration
+
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        raise GrowthSimError(f"--duration: {exc}") from None
+    if queries is not None and queries < 1:
+        raise GrowthSimError(f"--queries must be at least 1, got {queries}")
+    runner = Runner(resolve_dsn(dsn).dsn, clients=clients, scenarios=scenarios or None, seed=seed)
+    with tqdm(total=round(seconds), unit="s", desc="reads", disable=quiet or as_json, dynamic_ncols=True) as bar:
+        def show(elapsed: float, done: int, errors: int) -> None:
+            bar.n = min(round(elapsed), bar.total)
+            bar.set_postfix({"queries": f"{done:,}", "errors": errors}, refresh=True)
+
+        result = runner.run(seconds, queries, show)
+    click.echo(json.dumps(result.as_dict(), indent=2) if as_json else format_result(result))
+
+
+@cli.command("findings")
+@dsn_option
+@click.option("--json", "as_json", is_flag=True, help="Print the findings with evidence and SQL as JSON.")
+def findings_command(dsn: str | None, as_json: bool) -> None:
+    """Check the load guide's expected findings and the README's alerts: present or absent, with the numbers
+    behind each answer and the SQL to see them yourself."""
+    from .findings import check, format_findings
+
+    result = check(resolve_dsn(dsn).dsn)
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else format_findings(result))
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -292,6 +465,10 @@ def main() -> None:
     except GrowthSimError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except psycopg.Error as exc:  # a server error no command anticipated: still one line, nothing half-written
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"error: the database refused: {first}; the work in progress was rolled back", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)

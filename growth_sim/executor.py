@@ -8,11 +8,13 @@ the hot tables' bloat is measured with pgstattuple and VACUUM is emulated in sim
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -21,7 +23,7 @@ from psycopg import pq, sql
 
 from . import claims, ledger, measure, parallel, pipeline
 from .connect import connect
-from .controller import SizeController, preview_mean, wants_vacuum
+from .controller import SizeController, nominal_median, preview_mean, wants_vacuum
 from .errors import DatabaseError, GrowthSimError
 from .models import model_module
 from .models.taskpilot.rows import Widths
@@ -32,6 +34,9 @@ from .schedule import HourPlan, Schedule
 INITIAL_CHUNK_ROWS = 20_000
 INITIAL_CHUNKS = 10  # at least this many chunks per table, so that widths can be calibrated
 CALIBRATION_CHUNKS = 3  # a table's width is calibrated on its first chunks, then frozen for the rest
+log = logging.getLogger(__name__)
+RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between reconnection attempts (1 min in all)
+
 
 Unit = tuple[str, str | None, int, int]  # (unit name, stream, first, stop) of the initial load
 
@@ -80,7 +85,7 @@ class Run:
         self.profile = _profile_of(self.run)
         self.schedule = Schedule(self.profile, self.run.scale)
         self.model = model_module(self.profile.model).build(self.schedule, self.run.seed)
-        self.size = SizeController.from_state(self.run.state)
+        self.size = SizeController.from_state(self.run.state, nominal_median(self.profile, self.model.size_knob))
         # A unit's rows and its ledger row commit together, so a commit lost in a server crash loses both and
         # the unit is simply done again: no need to wait for each commit's WAL flush.
         self.conn.execute("SET synchronous_commit = off")
@@ -105,6 +110,7 @@ class Run:
         """The rows [first, stop) of a stream, generated in sub-batches."""
         return pipeline.sub_batches(lambda a, b: self.model.insert_batch(stream, a, b, widths), first, stop)
 
+
     @contextmanager
     def _unit(self) -> Iterator[None]:
         """The transaction of one unit of work.
@@ -120,16 +126,12 @@ class Run:
                     self.conn.close()
                 raise
 
-    def restore_autovacuum(self) -> None:
-        """Give the tables back to autovacuum, on a new session if an interrupt closed this one."""
-        if self.conn.broken:
-            return  # the server went away; the next run restores the settings when it ends
-        if self.conn.closed:
-            self.conn = connect(self.dsn, autocommit=True)
-        self._autovacuum(True)
+    def autovacuum(self, enabled: bool) -> None:
+        """Real autovacuum runs on wall-clock time; it is held off on the tables whose VACUUM is emulated.
 
-    def _autovacuum(self, enabled: bool) -> None:
-        """Real autovacuum runs on wall-clock time; it is held off while the run emulates it."""
+        It stays off between runs (the simulated clock stands still, so nothing should vacuum the tables);
+        `release` hands them back.
+        """
         with self.conn.transaction():
             for table in sorted(self.profile.bloat):
                 action = "RESET (autovacuum_enabled)" if enabled else "SET (autovacuum_enabled = false)"
@@ -137,18 +139,26 @@ class Run:
 
     # -- the initial dataset --------------------------------------------------------------------------------
     def initial_units(self) -> list[Unit]:
-        """(unit name, stream, first, stop) of the initial load; the payload knob goes last."""
-        order = [s for s in self.model.insert_order if s != self.model.size_knob] + [self.model.size_knob]
-        units: list[Unit] = [("initial/reference", None, 0, 0)]
-        for stream in order:
-            total = self.schedule.initial(stream)
-            chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
-            for k, first in enumerate(range(0, total, chunk)):
-                units.append((f"initial/{stream}/{k:05d}", stream, first, min(total, first + chunk)))
-        units.append(("initial/~history", None, 0, 0))
-        return units
+        """(unit name, stream, first, stop) of the initial load.
 
-    def load_initial(self, report: Callable[[Progress], None], jobs: int = 1) -> int:
+        The history's updates come before the payload knob, which goes last so that it absorbs what the rest
+        (dead tuples included) left of the size plan.
+        """
+        units: list[Unit] = [("initial/reference", None, 0, 0)]
+        for stream in self.model.insert_order:
+            if stream == self.model.size_knob:
+                continue
+            units += self._initial_chunks(stream)
+        units.append(("initial/~history", None, 0, 0))
+        return units + self._initial_chunks(self.model.size_knob)
+
+    def _initial_chunks(self, stream: str) -> list[Unit]:
+        total = self.schedule.initial(stream)
+        chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
+        return [(f"initial/{stream}/{k:05d}", stream, first, min(total, first + chunk))
+                for k, first in enumerate(range(0, total, chunk))]
+
+    def load_initial(self, report: Callable[[Progress], None], jobs: int = 1) -> None:
         """Write the initial units not done yet; chunks that depend on no measurement go to `jobs` workers.
 
         A calibrated table's first `CALIBRATION_CHUNKS` chunks, the size knob's chunks and the reference and
@@ -157,6 +167,8 @@ class Run:
         """
         units = self.initial_units()
         done = ledger.done_units(self.conn, "initial/")
+        if not done:
+            self.size.reserve(measure.database_size(self.conn), int(self.schedule.size(np.array([0]))[0]))
         claims.ensure(self.conn)
         started, written, finished = time.monotonic(), 0, len(done)
 
@@ -175,7 +187,6 @@ class Run:
             if todo:
                 claims.publish(self.conn, todo, self._widths())
                 workers.run(self.conn, jobs, lambda conn: claims.pending(conn) > 0)
-        return written
 
     def _initial_split(self, stream: str | None, group: list[Unit]) -> tuple[list[Unit], list[Unit]]:
         """The units of `stream` run one by one here, and those any worker may write."""
@@ -194,7 +205,7 @@ class Run:
                 rows = pipeline.write(self.conn, pipeline.prefetched(self.model.reference_batches()))
             elif stream is None:
                 rows = pipeline.write(self.conn, pipeline.prefetched(
-                    Statement(op.sql, op.params, name=op.name, rows=op.rows)
+                    Statement(op.sql, op.params, self._clock(op.hour), name=op.name, rows=op.rows)
                     for op in self.model.history_operations()))
             else:
                 rows = {stream: stop - first}
@@ -219,8 +230,8 @@ class Run:
             self.size.calibrate(stream, width.bytes_per_row, first, before, stop, after,
                                 self.schedule.initial(stream))
 
-    def join(self, jobs: int, report: Callable[[Progress], None]) -> AdvanceResult:
-        """Help the run holding the writer lock: write the units it publishes until its initial load is done."""
+    def join(self, jobs: int, report: Callable[[Progress], None]) -> None:
+        """Join the run holding the writer lock: write the units it publishes until its initial load is done."""
         claims.ensure(self.conn)
         started, units, written = time.monotonic(), 0, 0
 
@@ -233,15 +244,10 @@ class Run:
             return ledger.lock_holder(conn) is not None and \
                 conn.execute("SELECT clock_hour IS NULL FROM growth_sim.run").fetchone()[0]
 
-        try:
-            parallel.Workers(self.dsn, self._inserts, self._clock(0), count).run(self.conn, jobs, leader_loading)
-        except KeyboardInterrupt:
-            raise Interrupted("interrupted; the unit in progress was rolled back and is free for another worker") \
-                from None
-        return self.summary(self.run.clock_hour, units, written, time.monotonic() - started)
+        parallel.Workers(self.dsn, self._inserts, self._clock(0), count).run(self.conn, jobs, leader_loading)
 
     # -- simulated hours -----------------------------------------------------------------------------------
-    def run_hours(self, target: int, report: Callable[[Progress], None]) -> tuple[int, int]:
+    def run_hours(self, target: int, report: Callable[[Progress], None]) -> None:
         start = self.run_clock()
         started, written, written_bytes = time.monotonic(), 0, 0
         size_now = measure.database_size(self.conn)
@@ -251,7 +257,6 @@ class Run:
                                                               written_bytes)
                 report(Progress("hours", plan.hour + 1 - start, target - start, plan.hour + 1, written,
                                 written_bytes, time.monotonic() - started))
-        return written, written_bytes
 
     def _hour(self, ahead: pipeline.Prefetch, plan: HourPlan, target: int, size_before: int, written: int,
               written_bytes: int) -> tuple[int, int, int]:
@@ -321,8 +326,19 @@ class Run:
     def vacuum(self, table: str) -> None:
         self.conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
 
-    def summary(self, start: int | None, units: int, rows: int, seconds: float) -> AdvanceResult:
+    def grow(self, target_hour: int, report: Callable[[Progress], None], jobs: int = 1) -> None:
+        """Take the writer lock and run every unit still to do up to `target_hour` (initial chunks on `jobs`)."""
+        ledger.acquire_lock(self.conn)
+        self.autovacuum(False)
+        if self.run.clock_hour is None:
+            self.load_initial(report, jobs)
+            self.check(0, target_hour)
+        self.run_hours(target_hour, report)
+
+    def summary(self, start: int | None, since: datetime, seconds: float) -> AdvanceResult:
+        """What the units committed since `since` (server time) did, and where the database stands."""
         hour = self.run_clock()
+        units, rows = ledger.work_since(self.conn, since)
         tables = measure.table_sizes(self.conn, sorted(self.model.tables))
         for table, info in tables.items():
             info["rows"] = self.conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
@@ -346,38 +362,68 @@ def _profile_of(run: ledger.Run) -> Profile:
 
 
 def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p: None,
-            jobs: int | None = None) -> AdvanceResult:
+            retry_delays: Sequence[float] = RECONNECT_DELAYS, jobs: int | None = None) -> AdvanceResult:
     """Grow the database to `target` (``initial``, ``week-N``, ``+3d``, an ISO time).
 
-    With `jobs`, the initial load's independent chunks are written on that many connections; if another run
-    already holds the writer lock, this one joins it and writes the chunks it publishes instead of refusing.
+    A lost connection (server restart, network) is retried after each of `retry_delays` seconds, resuming
+    from the ledger; other server errors stop the run with the unit in progress rolled back. With `jobs`, the
+    initial load's independent chunks are written on that many connections, and if another run already holds
+    the writer lock this one joins it (writes the chunks it publishes, then summarises) instead of refusing.
     """
     run = Run(dsn)
     try:
         start = run.run.clock_hour
         target_hour = run.schedule.resolve_target(target, start or 0)
-        if jobs is not None and not ledger.try_lock(run.conn):
-            return run.join(jobs, report)
-        ledger.acquire_lock(run.conn)
+        since = run.conn.execute("SELECT clock_timestamp()").fetchone()[0]
         started = time.monotonic()
-        run._autovacuum(False)
-        rows = 0
-        try:
-            if start is None:
-                rows += run.load_initial(report, jobs or 1)
-                run.check(0, target_hour)
-            written, _ = run.run_hours(target_hour, report)
-            rows += written
-        except KeyboardInterrupt:
-            raise Interrupted(_interrupted_message(dsn, run.schedule)) from None
-        finally:
-            run.restore_autovacuum()
-        units = (target_hour - (start or 0)) + (len(run.initial_units()) if start is None else 0)
-        return run.summary(start, units, rows, time.monotonic() - started)
-    except psycopg.OperationalError as exc:
-        raise DatabaseError(f"lost the database connection: {exc}; run the same command to resume") from None
+        if jobs is not None and not ledger.try_lock(run.conn):
+            run.join(jobs, report)
+            return run.summary(start, since, time.monotonic() - started)
+        delays = iter(retry_delays)
+        while True:
+            try:
+                run.grow(target_hour, report, jobs or 1)
+                return run.summary(start, since, time.monotonic() - started)
+            except psycopg.OperationalError as exc:
+                if not run.conn.closed and not run.conn.broken:
+                    raise DatabaseError(f"the server stopped the run: {_first_line(exc)}; the unit in progress "
+                                        "was rolled back; run the same command to resume") from None
+                run.close()
+                run = _reconnect(dsn, delays, exc)
+    except KeyboardInterrupt:
+        raise Interrupted(_interrupted_message(dsn, run.schedule)) from None
     finally:
         run.close()
+
+
+def release(dsn: str) -> list[str]:
+    """Give the tables whose VACUUM the runs emulate back to the server's autovacuum; returns their names."""
+    run = Run(dsn)
+    try:
+        ledger.acquire_lock(run.conn)
+        run.autovacuum(True)
+        return sorted(run.profile.bloat)
+    finally:
+        run.close()
+
+
+def _reconnect(dsn: str, delays: Iterator[float], lost: psycopg.Error) -> Run:
+    """A new Run after a lost connection, waiting the next delays while the server is unreachable."""
+    reason = _first_line(lost)
+    for delay in delays:
+        log.warning("lost the database connection (%s); reconnecting in %g s", reason, delay)
+        time.sleep(delay)
+        try:
+            return Run(dsn)
+        except DatabaseError as exc:
+            reason = str(exc)
+            if "does not exist" in reason:  # dropped or renamed: it will not come back
+                raise DatabaseError(f"the database went away during the run: {reason}") from None
+    raise DatabaseError(f"lost the database connection ({reason}); run the same command to resume")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _interrupted_message(dsn: str, schedule: Schedule) -> str:

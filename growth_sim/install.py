@@ -23,15 +23,16 @@ class InitResult:
     database_created: bool
 
 
-def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bool = False) -> InitResult:
+def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bool = False,
+               sizing: str = "closed") -> InitResult:
     """Make the database ready to grow; a no-op when it already holds the same settings.
 
     Refuses a database initialised with other settings (unless `force`) and one that holds tables growth-sim
-    did not create.
+    did not create. `sizing` ``open`` makes the data independent of the server (see `controller`).
     """
     created_db = ensure_database(dsn)
     wanted = ledger.Run(profile=profile_reference(profile), profile_hash=profile.content_hash, model=profile.model,
-                        seed=seed, scale=scale, version=__version__)
+                        seed=seed, scale=scale, version=__version__, state={"sizing": sizing})
     with connect(dsn) as conn:
         if ledger.exists(conn):
             current = ledger.load(conn)
@@ -43,10 +44,10 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
                     f"{describe(dsn)} is already initialised with other settings ({'; '.join(differences)}); "
                     "use the same settings, another database, or --force to drop its data and start over")
             ledger.acquire_lock(conn)
-            _drop_everything(conn, profile)
+            drop_everything(conn)
             action = "replaced"
         else:
-            foreign = _foreign_tables(conn)
+            foreign = foreign_tables(conn)
             if foreign:
                 shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
                 raise DatabaseError(
@@ -79,10 +80,13 @@ def _differences(current: ledger.Run, wanted: ledger.Run) -> list[str]:
         if a != b:
             label = "profile contents" if name == "profile_hash" else name
             out.append(f"{label}: has {str(a)[:12]}, asked {str(b)[:12]}")
+    has, asked = current.state.get("sizing", "closed"), wanted.state.get("sizing", "closed")
+    if has != asked:
+        out.append(f"sizing: has {has}, asked {asked}")
     return out
 
 
-def _foreign_tables(conn: psycopg.Connection) -> list[str]:
+def foreign_tables(conn: psycopg.Connection) -> list[str]:
     rows = conn.execute(
         "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
@@ -91,7 +95,7 @@ def _foreign_tables(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _drop_everything(conn: psycopg.Connection, profile: Profile) -> None:
+def drop_everything(conn: psycopg.Connection) -> None:
     """Drop the application schema and the ledger of a database growth-sim initialised (for --force)."""
     with conn.transaction():
         conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")

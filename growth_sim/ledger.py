@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -113,6 +114,14 @@ def record_unit(conn: psycopg.Connection, unit: str, hour: int | None, rows: dic
         sets.append("state = %s")
         params.append(Jsonb(state))
     conn.execute(f"UPDATE growth_sim.run SET {', '.join(sets)}", params)
+
+
+def work_since(conn: psycopg.Connection, since: datetime) -> tuple[int, int]:
+    """(units, rows) committed since `since` (server time): what one command did, however often it reconnected."""
+    units, rows = conn.execute(
+        "SELECT count(DISTINCT u.unit), coalesce(sum(v::bigint), 0) FROM growth_sim.units u"
+        " LEFT JOIN LATERAL jsonb_each_text(u.rows) AS r(k, v) ON true WHERE u.done_at >= %s", (since,)).fetchone()
+    return units, int(rows)
 
 
 def record_measurement(conn: psycopg.Connection, hour: int, db_size: int, planned: int,

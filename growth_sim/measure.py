@@ -14,7 +14,16 @@ def database_size(conn: psycopg.Connection) -> int:
 
 
 def relation_size(conn: psycopg.Connection, table: str) -> int:
-    return conn.execute("SELECT pg_total_relation_size(%s::regclass)", (table,)).fetchone()[0]
+    """Bytes of a table's data: heap, TOAST and all their indexes, main forks only.
+
+    The free space map and visibility map forks are left out: (auto)vacuum creates them at moments that depend
+    on the server's load, and widths calibrated on them would differ from run to run.
+    """
+    return conn.execute(
+        """SELECT pg_relation_size(c.oid) + coalesce(pg_relation_size(c.reltoastrelid), 0)
+                  + (SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0)::bigint FROM pg_index i
+                     WHERE i.indrelid IN (c.oid, c.reltoastrelid))
+           FROM pg_class c WHERE c.oid = %s::regclass""", (table,)).fetchone()[0]
 
 
 def table_sizes(conn: psycopg.Connection, tables: list[str]) -> dict[str, dict[str, int]]:

@@ -43,27 +43,26 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             cluster.destroy()
 
 
-@pytest.fixture(scope="session")
-def _admin(pg_cluster: Cluster) -> Iterator[psycopg.Connection]:
-    """An autocommit connection to the maintenance database, to create and drop test databases."""
-    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as conn:
-        yield conn
+def _admin(cluster: Cluster, statement: sql.Composable) -> None:
+    """Run a statement on the maintenance database (a new session each time: a test may restart the server)."""
+    with psycopg.connect(cluster.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(statement)
 
 
 @pytest.fixture
-def dsn_factory(pg_cluster: Cluster, _admin: psycopg.Connection) -> Iterator[Callable[[], str]]:
+def dsn_factory(pg_cluster: Cluster) -> Iterator[Callable[[], str]]:
     """Create uniquely named empty databases on demand; each call returns a DSN. Dropped after the test."""
     created: list[str] = []
 
     def make() -> str:
         name = f"test_{uuid.uuid4().hex[:12]}"
-        _admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        _admin(pg_cluster, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         created.append(name)
         return pg_cluster.dsn(name)
 
     yield make
     for name in created:
-        _admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        _admin(pg_cluster, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
@@ -79,3 +78,36 @@ def cli_env(pg_cluster: Cluster) -> dict[str, str]:
     env["GROWTH_SIM_HOME"] = str(pg_cluster.home)
     env[FAST_INITDB_ENV] = "1"
     return env
+
+
+# -- grown databases shared by the report, reads and findings tests ------------------------------------------
+GROWN_SCALE = 0.002
+
+
+def _grown(pg_cluster: Cluster, target: str) -> Iterator[str]:
+    """A database grown to `target` at GROWN_SCALE, then ANALYZEd as autovacuum would have done on a live
+    database (a run holds autovacuum off on the tables whose VACUUM it emulates). Dropped at the end."""
+    from support import module_database
+
+    from growth_sim.executor import advance
+    from growth_sim.install import initialise
+    from growth_sim.profile import load_profile
+
+    with module_database(pg_cluster, f"grown_{target.replace('-', '')}") as dsn:
+        initialise(dsn, load_profile("taskpilot"), 1, GROWN_SCALE)
+        advance(dsn, target)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+def grown_initial(pg_cluster: Cluster) -> Iterator[str]:
+    """DSN of a database holding the initial dataset (week 0) at scale 0.002."""
+    yield from _grown(pg_cluster, "initial")
+
+
+@pytest.fixture(scope="session")
+def grown_week1(pg_cluster: Cluster) -> Iterator[str]:
+    """DSN of a database grown to the week-1 milestone at scale 0.002 (about 20 s)."""
+    yield from _grown(pg_cluster, "week-1")

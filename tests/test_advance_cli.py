@@ -9,20 +9,15 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
+from support import assert_user_error, growth_sim_command, module_database, run_cli, scalar, with_source
 
-import growth_sim
 from growth_sim.cluster import Cluster
 from growth_sim.profile import load_profile
 from growth_sim.schedule import Schedule
@@ -30,44 +25,9 @@ from growth_sim.schedule import Schedule
 SCALE = "0.002"
 
 
-def _command() -> list[str]:
-    script = Path(sys.executable).with_name("growth-sim")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("growth-sim")
-    return [found] if found else [sys.executable, "-m", "growth_sim"]
-
-
-def _with_source(environ: dict[str, str]) -> dict[str, str]:
-    """The environment with the package under test first on the path (not another installed copy)."""
-    source = str(Path(growth_sim.__file__).resolve().parents[1])
-    return {**environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, environ.get("PYTHONPATH")]))}
-
-
 @pytest.fixture
 def env(cli_env: dict[str, str]) -> dict[str, str]:
-    return _with_source(cli_env)
-
-
-def growth_sim_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    run = subprocess.run([*_command(), *args], env=env, capture_output=True, text=True, timeout=300)
-    assert "Traceback" not in run.stderr, run.stderr
-    return run
-
-
-def assert_user_error(run: subprocess.CompletedProcess[str], *words: str) -> str:
-    """Exit code 2 and one line on stderr naming each of `words`; returns the line."""
-    assert run.returncode == 2, (run.returncode, run.stdout, run.stderr)
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
-
-
-def scalar(dsn: str, statement: str):
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute(statement).fetchone()[0]
+    return with_source(cli_env)
 
 
 def run_row(dsn: str) -> tuple | None:
@@ -80,19 +40,12 @@ def run_row(dsn: str) -> tuple | None:
 @pytest.fixture(scope="module")
 def grown(pg_cluster: Cluster) -> Iterator[tuple[str, dict]]:
     """A database grown to +2h by `advance --json` (shared by this module), and the JSON it printed."""
-    name = f"test_cli_{uuid.uuid4().hex[:10]}"
     # While `pg_cluster` is up the process environment is what `cli_env` copies (GROWTH_SIM_HOME, no PG*).
-    env = _with_source(dict(os.environ))
-    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            dsn = pg_cluster.dsn(name)
-            run = growth_sim_cli(env, "advance", "--dsn", dsn, "--to", "+2h", "--scale", SCALE, "--seed", "4",
-                                 "--json")
-            assert run.returncode == 0, run.stderr
-            yield dsn, json.loads(run.stdout)
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    env = with_source(dict(os.environ))
+    with module_database(pg_cluster, "test_cli") as dsn:
+        run = run_cli(env, "advance", "--dsn", dsn, "--to", "+2h", "--scale", SCALE, "--seed", "4", "--json")
+        assert run.returncode == 0, run.stderr
+        yield dsn, json.loads(run.stdout)
 
 
 # -- advance --------------------------------------------------------------------------------------------
@@ -108,7 +61,7 @@ def test_json_summary(grown: tuple[str, dict]):
 
 def test_json_of_a_resumed_advance(grown: tuple[str, dict], env: dict[str, str]):
     dsn, _ = grown
-    run = growth_sim_cli(env, "advance", "--dsn", dsn, "--to", "+0h", "--json")
+    run = run_cli(env, "advance", "--dsn", dsn, "--to", "+0h", "--json")
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
     assert summary["start_hour"] == summary["end_hour"] == 2
@@ -119,20 +72,20 @@ def test_json_of_a_resumed_advance(grown: tuple[str, dict], env: dict[str, str])
 def test_moving_backwards_is_refused(grown: tuple[str, dict], env: dict[str, str], target: str):
     dsn, _ = grown
     clock = scalar(dsn, "SELECT clock_hour FROM growth_sim.run")
-    line = assert_user_error(growth_sim_cli(env, "advance", "--dsn", dsn, "--to", target, "-q"), "forward")
+    line = assert_user_error(run_cli(env, "advance", "--dsn", dsn, "--to", target, "-q"), "forward")
     assert f"hour {clock}" in line
     assert scalar(dsn, "SELECT clock_hour FROM growth_sim.run") == clock
 
 
 def test_past_the_last_milestone_points_to_steady(fresh_db: str, env: dict[str, str]):
-    run = growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", "week-99", "--scale", SCALE, "-q")
+    run = run_cli(env, "advance", "--dsn", fresh_db, "--to", "week-99", "--scale", SCALE, "-q")
     assert_user_error(run, "steady")
     assert run.stdout == ""
     assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.units") == 0
 
 
 def test_unknown_target(fresh_db: str, env: dict[str, str]):
-    assert_user_error(growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", "next-tuesday",
+    assert_user_error(run_cli(env, "advance", "--dsn", fresh_db, "--to", "next-tuesday",
                                      "--scale", SCALE, "-q"), "next-tuesday")
 
 
@@ -141,14 +94,14 @@ def test_unknown_target(fresh_db: str, env: dict[str, str]):
 def test_bad_scale_is_refused_before_touching_the_database(fresh_db: str, env: dict[str, str], command: str,
                                                           scale: str):
     args = ["--to", "+1h", "-q"] if command == "advance" else []
-    assert_user_error(growth_sim_cli(env, command, "--dsn", fresh_db, "--scale", scale, *args), "--scale")
+    assert_user_error(run_cli(env, command, "--dsn", fresh_db, "--scale", scale, *args), "--scale")
     assert run_row(fresh_db) is None
 
 
 def test_advance_with_other_settings_is_refused(grown: tuple[str, dict], env: dict[str, str]):
     dsn, _ = grown
     before = run_row(dsn)
-    assert_user_error(growth_sim_cli(env, "advance", "--dsn", dsn, "--to", "+1h", "--seed", "5", "-q"), "seed")
+    assert_user_error(run_cli(env, "advance", "--dsn", dsn, "--to", "+1h", "--seed", "5", "-q"), "seed")
     assert run_row(dsn) == before
 
 
@@ -159,7 +112,7 @@ def test_database_with_a_foreign_table_is_left_alone(fresh_db: str, env: dict[st
         before = conn.execute("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM invoices t").fetchone()[0]
     for args in (["advance", "--to", "initial", "--scale", SCALE, "-q"], ["advance", "--to", "+1h", "-q"],
                  ["init", "--scale", SCALE]):
-        assert_user_error(growth_sim_cli(env, *args, "--dsn", fresh_db), "invoices")
+        assert_user_error(run_cli(env, *args, "--dsn", fresh_db), "invoices")
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         assert conn.execute("SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM invoices t").fetchone()[0] \
             == before
@@ -173,7 +126,7 @@ def test_database_with_a_foreign_table_is_left_alone(fresh_db: str, env: dict[st
 
 
 def test_ctrl_c_rolls_back_the_unit_and_resume_finishes(fresh_db: str, env: dict[str, str]):
-    init = growth_sim_cli(env, "init", "--dsn", fresh_db, "--scale", "0.005", "--seed", "9")
+    init = run_cli(env, "init", "--dsn", fresh_db, "--scale", "0.005", "--seed", "9")
     assert init.returncode == 0, init.stderr
     end = "2026-01-05T06:00:00Z"  # +6h from week 0, absolute so that a resume aims at the same hour
     rng = random.Random()
@@ -181,7 +134,7 @@ def test_ctrl_c_rolls_back_the_unit_and_resume_finishes(fresh_db: str, env: dict
     for _ in range(2):  # Ctrl-C at random moments: inside a COPY, between statements, between units
         done = scalar(fresh_db, "SELECT count(*) FROM growth_sim.units")
         threshold = done + rng.randrange(3, 30)
-        proc = subprocess.Popen([*_command(), "advance", "--dsn", fresh_db, "--to", end, "-q"], env=env,
+        proc = subprocess.Popen([*growth_sim_command(), "advance", "--dsn", fresh_db, "--to", end, "-q"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline \
@@ -197,11 +150,10 @@ def test_ctrl_c_rolls_back_the_unit_and_resume_finishes(fresh_db: str, env: dict
         assert proc.returncode == 130, interrupts
         lines = err.strip().splitlines()
         assert len(lines) == 1 and "interrupted" in lines[0] and "resume" in lines[0], interrupts
-        # The unit in progress was rolled back with its ledger row, and autovacuum is given back to the tables.
+        # The unit in progress was rolled back with its ledger row.
         assert scalar(fresh_db, "SELECT count(*) FROM issues") == scalar(
             fresh_db, "SELECT coalesce(sum((rows ->> 'issues')::int), 0) FROM growth_sim.units")
-        assert scalar(fresh_db, "SELECT count(*) FROM pg_class WHERE reloptions::text LIKE '%autovacuum%'") == 0
-    done = growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", end, "-q")
+    done = run_cli(env, "advance", "--dsn", fresh_db, "--to", end, "-q")
     assert done.returncode == 0, (interrupts, done.stderr)
     assert scalar(fresh_db, "SELECT clock_hour FROM growth_sim.run") == 6
     schedule = Schedule(load_profile("taskpilot"), 0.005)
@@ -211,29 +163,43 @@ def test_ctrl_c_rolls_back_the_unit_and_resume_finishes(fresh_db: str, env: dict
 
 # -- init -----------------------------------------------------------------------------------------------
 def test_init_twice_with_the_same_settings(fresh_db: str, env: dict[str, str]):
-    first = growth_sim_cli(env, "init", "--dsn", fresh_db, "--seed", "3", "--scale", SCALE)
+    first = run_cli(env, "init", "--dsn", fresh_db, "--seed", "3", "--scale", SCALE)
     assert first.returncode == 0, first.stderr
     assert "initialised" in first.stdout and "already" not in first.stdout
-    second = growth_sim_cli(env, "init", "--dsn", fresh_db, "--seed", "3", "--scale", SCALE)
+    second = run_cli(env, "init", "--dsn", fresh_db, "--seed", "3", "--scale", SCALE)
     assert second.returncode == 0, second.stderr
     assert "already initialised" in second.stdout
     assert run_row(fresh_db) == (3, float(SCALE), None)
 
 
 def test_init_with_another_seed_needs_force(fresh_db: str, env: dict[str, str]):
-    grow = growth_sim_cli(env, "advance", "--dsn", fresh_db, "--to", "+1h", "--seed", "3", "--scale", SCALE, "-q")
+    grow = run_cli(env, "advance", "--dsn", fresh_db, "--to", "+1h", "--seed", "3", "--scale", SCALE, "-q")
     assert grow.returncode == 0, grow.stderr
     issues = scalar(fresh_db, "SELECT count(*) FROM issues")
     assert issues > 0
 
-    refused = growth_sim_cli(env, "init", "--dsn", fresh_db, "--seed", "4", "--scale", SCALE)
+    refused = run_cli(env, "init", "--dsn", fresh_db, "--seed", "4", "--scale", SCALE)
     assert_user_error(refused, "seed", "--force")
     assert run_row(fresh_db) == (3, float(SCALE), 1)
     assert scalar(fresh_db, "SELECT count(*) FROM issues") == issues
 
-    forced = growth_sim_cli(env, "init", "--dsn", fresh_db, "--seed", "4", "--scale", SCALE, "--force", "--json")
+    forced = run_cli(env, "init", "--dsn", fresh_db, "--seed", "4", "--scale", SCALE, "--force", "--json")
     assert forced.returncode == 0, forced.stderr
     assert json.loads(forced.stdout)["action"] == "replaced"
     assert run_row(fresh_db) == (4, float(SCALE), None)
     assert scalar(fresh_db, "SELECT count(*) FROM issues") == 0
     assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.units") == 0
+
+
+HELD_OFF = "SELECT array_agg(relname ORDER BY relname) FROM pg_class WHERE 'autovacuum_enabled=false' = ANY(reloptions)"
+
+
+def test_autovacuum_held_off_between_runs_until_released(grown: tuple[str, dict], env: dict[str, str]):
+    dsn, _ = grown
+    assert scalar(dsn, HELD_OFF) == ["issues", "notifications"]
+    run = run_cli(env, "release", "--dsn", dsn, "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"released": ["issues", "notifications"]}
+    assert scalar(dsn, HELD_OFF) is None
+    assert run_cli(env, "advance", "--dsn", dsn, "--to", "+1h", "-q").returncode == 0
+    assert scalar(dsn, HELD_OFF) == ["issues", "notifications"]

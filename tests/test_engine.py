@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
+from support import counts, growth_sim_command, module_database, query, scalar, with_source
 
-import growth_sim
 from growth_sim import ledger
 from growth_sim.cluster import Cluster
 from growth_sim.executor import advance
@@ -47,41 +41,11 @@ CONTENT_TABLES = {
 }
 
 
-def growth_sim_command() -> list[str]:
-    """The installed console script next to this interpreter (no shim in between, so kill -9 hits it)."""
-    script = Path(sys.executable).with_name("growth-sim")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("growth-sim")
-    return [found] if found else [sys.executable, "-m", "growth_sim"]
-
-
-def command_env(cli_env: dict[str, str]) -> dict[str, str]:
-    """`cli_env`, with the package this test imported first on the path (not another installed copy)."""
-    source = str(Path(growth_sim.__file__).resolve().parents[1])
-    return {**cli_env, "PYTHONPATH": os.pathsep.join(filter(None, [source, cli_env.get("PYTHONPATH")]))}
-
-
-def query(dsn: str, statement: str, params: tuple | None = None) -> list[tuple]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute(statement, params).fetchall()
-
-
-def scalar(dsn: str, statement: str, params: tuple | None = None):
-    return query(dsn, statement, params)[0][0]
-
-
 def table_digests(dsn: str) -> dict[str, str]:
     return {
         table: scalar(dsn, f"SELECT md5(string_agg(t::text, '' ORDER BY {order})) FROM {table} t")
         for table, order in CONTENT_TABLES.items()
     }
-
-
-def counts(dsn: str, tables) -> dict[str, int]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]
-                for t in sorted(tables)}
 
 
 def grow(dsn: str, seed: int, scale: float, *targets: str) -> None:
@@ -152,7 +116,7 @@ def test_kill_9_then_resume_is_exactly_once(dsn_factory: Callable[[], str], cli_
         done = scalar(killed, "SELECT count(*) FROM growth_sim.units")
         threshold = rng.randrange(done + 1, max(done + 2, total_units - 2))
         proc = subprocess.Popen([*growth_sim_command(), "advance", "--to", target, "--dsn", killed, "-q"],
-                                env=command_env(cli_env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                env=with_source(cli_env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             while proc.poll() is None and scalar(killed, "SELECT count(*) FROM growth_sim.units") < threshold:
                 time.sleep(0.02)
@@ -169,7 +133,7 @@ def test_kill_9_then_resume_is_exactly_once(dsn_factory: Callable[[], str], cli_
         f"no run was killed mid-way: {kills}"
 
     resumed = subprocess.run([*growth_sim_command(), "advance", "--to", end, "--dsn", killed, "-q"],
-                             env=command_env(cli_env), capture_output=True, text=True, timeout=300)
+                             env=with_source(cli_env), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, (kills, resumed.stderr)
 
     assert scalar(killed, "SELECT clock_hour FROM growth_sim.run") == 24
@@ -187,7 +151,7 @@ def test_second_concurrent_advance_is_refused(fresh_db: str, cli_env: dict[str, 
     with psycopg.connect(fresh_db, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (ledger._LOCK_KEY,))
         run = subprocess.run([*growth_sim_command(), "advance", "--to", "+2h", "--dsn", fresh_db, "-q"],
-                             env=command_env(cli_env), capture_output=True, text=True, timeout=120)
+                             env=with_source(cli_env), capture_output=True, text=True, timeout=120)
     assert run.returncode == 2, run.stderr
     assert "another" in run.stderr and "run" in run.stderr
     assert "Traceback" not in run.stderr
@@ -197,21 +161,10 @@ def test_second_concurrent_advance_is_refused(fresh_db: str, cli_env: dict[str, 
 
 
 # -- 3. integrity of grown databases ---------------------------------------------------------------------
-@contextmanager
-def _module_database(cluster: Cluster) -> Iterator[str]:
-    name = f"test_engine_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(cluster.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield cluster.dsn(name)
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
 @pytest.fixture(scope="module")
 def week1_db(pg_cluster: Cluster) -> Iterator[str]:
     """Scale 0.01 grown to the week-1 milestone (a single organization at this scale)."""
-    with _module_database(pg_cluster) as dsn:
+    with module_database(pg_cluster, "test_engine") as dsn:
         grow(dsn, 1, 0.01, "week-1")
         yield dsn
 
@@ -219,7 +172,7 @@ def week1_db(pg_cluster: Cluster) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def tenants_db(pg_cluster: Cluster) -> Iterator[str]:
     """Scale 0.02 (two organizations, so that cross-tenant references would show) grown half a day."""
-    with _module_database(pg_cluster) as dsn:
+    with module_database(pg_cluster, "test_engine") as dsn:
         grow(dsn, 2, 0.02, "+12h")
         yield dsn
 
@@ -311,10 +264,11 @@ def test_issue_numbers_dense_per_project(grown: str, request: pytest.FixtureRequ
 
 
 @GROWN
-def test_comment_count_matches_comments(grown: str, request: pytest.FixtureRequest):
-    assert scalar(request.getfixturevalue(grown), """
-        SELECT count(*) FROM issues i LEFT JOIN (SELECT issue_id, count(*) AS n FROM comments GROUP BY 1) c
-        ON c.issue_id = i.id WHERE i.comment_count <> coalesce(c.n, 0)""") == 0
+@pytest.mark.parametrize("counter, child", [("comment_count", "comments"), ("attachment_count", "attachments")])
+def test_issue_counters_match_children(grown: str, counter: str, child: str, request: pytest.FixtureRequest):
+    assert scalar(request.getfixturevalue(grown), f"""
+        SELECT count(*) FROM issues i LEFT JOIN (SELECT issue_id, count(*) AS n FROM {child} GROUP BY 1) c
+        ON c.issue_id = i.id WHERE i.{counter} <> coalesce(c.n, 0)""") == 0
 
 
 def test_week1_exact_counts(week1_db: str):

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import psycopg
 import pytest
-from test_engine import PROFILE, command_env, counts, growth_sim_command, query, scalar, table_digests
+from support import counts, growth_sim_command, module_database, query, scalar, with_source
+from test_engine import PROFILE, table_digests
 
 from growth_sim import claims, ledger, pipeline
 from growth_sim.executor import CALIBRATION_CHUNKS, Run, advance
@@ -33,16 +34,10 @@ def attachment_keys(dsn: str) -> str:
 @pytest.fixture(scope="module")
 def one_connection(pg_cluster) -> Iterator[str]:
     """The initial dataset written on one connection: what every other way of writing it must equal."""
-    name = "test_parallel_reference"
-    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    dsn = pg_cluster.dsn(name)
-    initialise(dsn, load_profile(PROFILE), SEED, SCALE)
-    advance(dsn, "initial")
-    yield dsn
-    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with module_database(pg_cluster, "parallel_reference") as dsn:
+        initialise(dsn, load_profile(PROFILE), SEED, SCALE)
+        advance(dsn, "initial")
+        yield dsn
 
 
 def assert_same_data(dsn: str, reference: str) -> None:
@@ -105,7 +100,7 @@ def test_a_second_process_joins_and_the_units_split_without_overlap(dsn_factory:
                                                                     cli_env: dict[str, str], one_connection: str):
     dsn = dsn_factory()
     initialise(dsn, load_profile(PROFILE), SEED, SCALE)
-    env = command_env(cli_env)
+    env = with_source(cli_env)
     command = [*growth_sim_command(), "advance", "--to", "initial", "--dsn", dsn, "-q", "--jobs", "1"]
     leader = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

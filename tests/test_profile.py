@@ -202,7 +202,7 @@ CASES: dict[str, tuple[Edit, str]] = {
                  "model.issue_field_mix.status: 'a fifth' is not a number"),
     "lagged_kind": (lambda t: edit(t, r'^kind = "update"', 'kind = "upsert"'),
                     "lagged.notification_reads.kind: 'upsert' must be 'update' or 'delete'"),
-    "lagged_share": (lambda t: edit(t, r"^share = 0\.6 ", "share = 1.6 "),
+    "lagged_share": (lambda t: edit(t, r"^share = 0\.45 ", "share = 1.6 "),
                      "lagged.notification_reads.share: 1.6 must be between 0 and 1"),
     "lagged_of_unknown": (lambda t: edit(t, r'^of = "notifications"\nkind = "update"',
                                          'of = "alerts"\nkind = "update"'),

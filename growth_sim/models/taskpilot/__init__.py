@@ -21,3 +21,10 @@ def build(schedule, seed: int):
     from .model import TaskPilot
 
     return TaskPilot(schedule, seed)
+
+
+def read_mix():
+    """The application's read mix: the query catalogue and its parameter sampler (`queries` module)."""
+    from . import queries
+
+    return queries

@@ -6,6 +6,7 @@ Each hour is cut into slices; a slice's statements run with the simulated clock 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +41,8 @@ UPDATE issues i SET
     completed_at = CASE WHEN n.status IN ('done', 'cancelled') THEN coalesce(i.completed_at, app_now()) END
 FROM n WHERE i.id = n.id"""
 
-COMMENT_COUNT = """
-UPDATE issues i SET comment_count = i.comment_count + u.n
+COUNTER_INCREMENT = """
+UPDATE issues i SET {column} = i.{column} + u.n
 FROM unnest(%s::uuid[], %s::int[]) AS u(id, n) WHERE i.id = u.id"""
 
 NOTIFICATION_READ = "UPDATE notifications SET read_at = app_now() WHERE id = ANY(%s::uuid[]) AND read_at IS NULL"
@@ -49,6 +50,8 @@ NOTIFICATION_READ = "UPDATE notifications SET read_at = app_now() WHERE id = ANY
 NOTIFICATION_READ_AT = """
 UPDATE notifications n SET read_at = u.at
 FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(id, at) WHERE n.id = u.id"""
+
+ISSUE_TOUCH = "UPDATE issues SET updated_at = app_now() WHERE id = ANY(%s::uuid[])"
 
 NOTIFICATION_DELETE = "DELETE FROM notifications WHERE id = ANY(%s::uuid[])"
 
@@ -87,7 +90,8 @@ def hour_operations(world: World, plan: HourPlan) -> list[Operation]:
     """The updates and deletes of one simulated hour, in the order they run."""
     ops: list[Operation] = []
     ops += _issue_updates(world, plan)
-    ops += _comment_counts(world, plan)
+    ops += _counter_increments(world, plan, "comments", "comment_count", world.comment_issue)
+    ops += _counter_increments(world, plan, "attachments", "attachment_count", world.attachment_issue)
     ops += _notification_ops(world, plan, "notification_reads", NOTIFICATION_READ)
     ops += _notification_ops(world, plan, "notification_deletes", NOTIFICATION_DELETE)
     return sorted(ops, key=lambda op: op.hour)  # stable: within a slice the order above holds
@@ -121,17 +125,20 @@ def _issue_updates(world: World, plan: HourPlan) -> list[Operation]:
     return ops
 
 
-def _comment_counts(world: World, plan: HourPlan) -> list[Operation]:
-    first, count = plan.start.get("comments", 0), plan.count.get("comments", 0)
+def _counter_increments(world: World, plan: HourPlan, stream: str, column: str,
+                        issue_of: Callable[[np.ndarray], np.ndarray]) -> list[Operation]:
+    """The issues' denormalised counter of `stream`'s new rows (comment_count, attachment_count)."""
+    first, count = plan.start.get(stream, 0), plan.count.get(stream, 0)
     if not count:
         return []
     c = np.arange(first, first + count)
-    issue = world.comment_issue(c)
-    slices = _slice(world.schedule.ordinal_hours("comments", c), plan.hour)
+    issue = issue_of(c)
+    slices = _slice(world.schedule.ordinal_hours(stream, c), plan.hour)
+    statement = COUNTER_INCREMENT.format(column=column)
     ops = []
     for sl in np.unique(slices):
         targets, n = np.unique(issue[slices == sl], return_counts=True)
-        ops.append(Operation(_stamp(plan.hour, int(sl)), "comment_count", COMMENT_COUNT,
+        ops.append(Operation(_stamp(plan.hour, int(sl)), column, statement,
                              (uuid_strings(world.seed, "issues", targets), n.tolist()), len(targets)))
     return ops
 
@@ -150,10 +157,23 @@ def _notification_ops(world: World, plan: HourPlan, stream: str, statement: str)
 
 
 def history_operations(world: World, chunk: int = 20_000) -> list[Operation]:
-    """What the initial dataset went through before week 0: its notifications read back then.
+    """What the initial dataset went through before week 0, applied as updates after the load so that week 0
+    already carries the dead tuples a year of use leaves: the last edit of a share of the issues, and the
+    notifications read back then."""
+    return _issue_history(world) + _notification_history(world, chunk)
 
-    Applied as updates after the load, so the initial dataset carries the dead tuples a year of use leaves.
-    """
+
+def _issue_history(world: World) -> list[Operation]:
+    """A share of the initial issues edited once more at the end of the day they were last touched."""
+    i = np.arange(world.schedule.initial("issues"))
+    i = i[world.stream("issues").uniform("history_edit", i) < world.params["history_issue_edit_share"]]
+    day_end = np.minimum(np.floor(world.issue_touched(i) / 24) + 1, 0) * 24
+    return [Operation(float(end), "issue_updates", ISSUE_TOUCH,
+                      (uuid_strings(world.seed, "issues", i[day_end == end]),), int((day_end == end).sum()))
+            for end in np.unique(day_end)]
+
+
+def _notification_history(world: World, chunk: int) -> list[Operation]:
     schedule = world.schedule
     total = schedule.initial("notification_reads")
     ops = []

@@ -246,8 +246,7 @@ def issues(world: World, first: int, stop: int, widths: Widths) -> Batch:
     historic = i < initial
     status_mix = world.params["initial_status_mix"]
     status = np.where(historic, s.choice("status", i, status_mix), 0)
-    age = np.maximum(0.0, -created)
-    touched = created + age * s.uniform("touched", i)
+    touched = world.issue_touched(i)
     started = created + (touched - created) * s.uniform("started", i) * 0.5
     has_started = status >= 2
     done = status >= 4

@@ -118,6 +118,11 @@ class World:
     def issue_hours(self, i: np.ndarray) -> np.ndarray:
         return self.schedule.ordinal_hours("issues", i)
 
+    def issue_touched(self, i: np.ndarray) -> np.ndarray:
+        """When an initial issue was last edited before week 0 (its creation for issues of week 0 onwards)."""
+        created = self.issue_hours(i)
+        return created + np.maximum(0.0, -created) * self.stream("issues").uniform("touched", i)
+
     def recent_issue(self, name: str, field: str, ordinals: np.ndarray, hours: np.ndarray) -> np.ndarray:
         """An issue created before each time, far more often a recent one than an old one."""
         available = np.maximum(self.schedule.count_before("issues", hours), 1)
@@ -127,6 +132,10 @@ class World:
     def comment_issue(self, c: np.ndarray) -> np.ndarray:
         """The issue comment `c` belongs to (heavy-tailed: recent issues collect most comments)."""
         return self.recent_issue("comments", "issue", c, self.schedule.ordinal_hours("comments", c))
+
+    def attachment_issue(self, a: np.ndarray) -> np.ndarray:
+        """The issue attachment `a` is attached to (recent issues collect most)."""
+        return self.recent_issue("attachments", "issue", a, self.schedule.ordinal_hours("attachments", a))
 
     def initial_comment_counts(self) -> np.ndarray:
         """comment_count of every initial issue, from the initial comments' issues."""
@@ -143,10 +152,7 @@ class World:
             total = self.schedule.initial(stream)
             for first in range(0, total, 1_000_000):
                 c = np.arange(first, min(total, first + 1_000_000))
-                if stream == "comments":
-                    issues = self.comment_issue(c)
-                else:
-                    issues = self.recent_issue(stream, "issue", c, self.schedule.ordinal_hours(stream, c))
+                issues = self.comment_issue(c) if stream == "comments" else self.attachment_issue(c)
                 counts += np.bincount(issues, minlength=n_issues)[:n_issues]
             cache[stream] = counts
         return cache[stream]

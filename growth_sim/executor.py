@@ -107,8 +107,10 @@ class Run:
         self.conn.execute("SELECT set_config('growth_sim.now', %s, true)", (self._clock(hour),))
 
     def _inserts(self, stream: str, first: int, stop: int, widths: Widths) -> Iterator[Step]:
-        """The rows [first, stop) of a stream, generated in sub-batches."""
-        return pipeline.sub_batches(lambda a, b: self.model.insert_batch(stream, a, b, widths), first, stop)
+        """The rows [first, stop) of a stream, generated in sub-batches (the knob's payload is hex in COPY text)."""
+        payload = 2 * preview_mean(widths.preview_bytes) if stream == self.model.size_knob else 0
+        return pipeline.sub_batches(lambda a, b: self.model.insert_batch(stream, a, b, widths), first, stop,
+                                    row_bytes=payload)
 
 
     @contextmanager

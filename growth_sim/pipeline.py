@@ -22,9 +22,9 @@ import psycopg
 
 from .copy import Batch
 
-CHUNK_BYTES = 4 << 20  # COPY data per sub-batch
+CHUNK_BYTES = 1 << 20  # COPY data per sub-batch
 DEPTH = 3  # steps generated ahead of the connection
-_FIRST_ROWS = 256  # rows of a table's first sub-batch, before its bytes per row are known
+_FIRST_ROWS = 64  # rows of a table's first sub-batch when its bytes per row are not known
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,12 @@ END = object()  # marks the end of a unit's steps in a producer's stream
 
 
 def sub_batches(generate: Callable[[int, int], Batch], first: int, stop: int,
-                chunk_bytes: int = CHUNK_BYTES) -> Iterator[Batch]:
-    """`generate(a, b)` over [first, stop) in consecutive ranges of about `chunk_bytes` of COPY data each."""
-    rows = _FIRST_ROWS
+                chunk_bytes: int = CHUNK_BYTES, row_bytes: int = 0) -> Iterator[Batch]:
+    """`generate(a, b)` over [first, stop) in consecutive ranges of about `chunk_bytes` of COPY data each.
+
+    `row_bytes`, when known beforehand (large payloads), sizes the first range too.
+    """
+    rows = max(1, chunk_bytes // row_bytes) if row_bytes else _FIRST_ROWS
     while first < stop:
         batch = generate(first, min(stop, first + rows))
         yield batch

@@ -248,7 +248,11 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
     from .summary import format_summary
 
     target_db = resolve_dsn(dsn)
-    _prepare(target_db.dsn, profile_name, seed, scale)
+    _prepare(target_db.dsn, profile_name, seed, scale, target)
+    from .diskspace import check_space
+
+    if warning := check_space(target_db.dsn, target):
+        click.echo(f"warning: {warning}", err=True)
     with _reads_alongside(target_db.dsn, with_reads) as reads, ProgressBar(disabled=quiet or as_json) as bar:
         result = advance(target_db.dsn, target, bar.update, jobs=jobs)
     if as_json:
@@ -260,6 +264,73 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
             from .reads import format_result
 
             click.echo("\nreads during the run:\n" + format_result(reads.result()))
+
+
+@cli.command("steady")
+@dsn_option
+@click.option("--rate", metavar="RATE", help="On-disk growth per period, decimal or binary units: 10GiB/week, "
+              "1.5GB/day, 200MiB/h, 500KB/s.")
+@click.option("--vus", type=int, metavar="N", help="The load guide's virtual users instead of a rate "
+              "(taskpilot: 50 ~ 1 GiB/week, 500 ~ 10 GiB/week).")
+@click.option("--preset", metavar="NAME", help="A load-guide run (virtual users and wall-clock duration): quick "
+              "(10, 5m), standard (50, 1h), heavy (200, 8h), continuous (500, 168h).")
+@click.option("--speed", type=float, default=1.0, show_default=True, metavar="N",
+              help="Simulated seconds per wall-clock second (1440: a simulated day per minute).")
+@click.option("--duration", metavar="DURATION", help="Wall-clock time to run (60s, 8h, 7d); it covers DURATION x "
+              "speed of simulated time. Default: until --until, or until stopped.")
+@click.option("--until", metavar="TARGET", help="Simulated time to stop at: week-N, +3d, +12h or an ISO time.")
+@click.option("--status-every", type=float, default=10.0, show_default=True, metavar="SECONDS",
+              help="Print a status line this often (stderr).")
+@click.option("--profile", "profile_name", default=None,
+              help="Initialise with this profile first if the database is new (default taskpilot).")
+@click.option("--seed", type=int, default=None, help="Seed when initialising a new database (default 1).")
+@click.option("--scale", type=float, default=None, help="Scale when initialising a new database (default 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
+@click.option("--quiet", "-q", is_flag=True, help="No status lines (reconnection notices still show).")
+def steady_command(dsn: str | None, rate: str | None, vus: int | None, preset: str | None, speed: float,
+                   duration: str | None, until: str | None, status_every: float, profile_name: str | None,
+                   seed: int | None, scale: float | None, as_json: bool, quiet: bool) -> None:
+    """Keep the database growing at a rate, paced in real time (or --speed N times faster).
+
+    Rows trickle in continuously with "now" timestamps on the simulated clock, in the profile's mix of tables,
+    updates and deletes, shaped by its daily curve; the rate is on-disk growth measured on the server. A new
+    database gets the initial dataset first. Ctrl-C or SIGTERM stops after the current unit; running the same
+    command again continues the same timeline.
+    """
+    from . import ledger
+    from .profile import Profile, load_profile
+    from .progress import ProgressBar
+    from .steady import resolve_rate, steady
+    from .steady_report import format_status, format_summary, summary_json
+    from .units import parse_duration
+
+    try:
+        wall = parse_duration(duration) if duration is not None else None
+    except ValueError as exc:
+        raise GrowthSimError(f"--duration {exc}") from None
+    target_db = resolve_dsn(dsn)
+
+    def prepared_profile() -> Profile:
+        _prepare(target_db.dsn, profile_name, seed, scale)
+        with connect(target_db.dsn) as conn:
+            return load_profile(ledger.load(conn).profile)
+
+    per_second, preset_seconds, period = resolve_rate(rate, vus, preset, prepared_profile)
+    if rate is not None:
+        _prepare(target_db.dsn, profile_name, seed, scale)
+    if wall is None and until is None:
+        wall = preset_seconds
+
+    def warn(line: str) -> None:
+        click.echo(line, err=True)
+
+    with ProgressBar(disabled=quiet or as_json) as bar:
+        result = steady(target_db.dsn, per_second, speed=speed, duration=wall, until=until,
+                        status_every=status_every, on_message=warn, on_initial=bar.update,
+                        on_status=(lambda s: None) if quiet else (lambda s: warn(format_status(s, period))))
+    click.echo(json.dumps(summary_json(result)) if as_json else format_summary(result, period))
+    if result.stopped_by:
+        sys.exit(130)
 
 
 @cli.group()
@@ -351,11 +422,35 @@ def release_command(dsn: str | None, as_json: bool) -> None:
         click.echo(f"autovacuum is back on for: {', '.join(tables)}")
 
 
-def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float | None) -> None:
+@cli.command("plot")
+@dsn_option
+@click.option("-o", "--output", default="growth.png", show_default=True, metavar="FILE",
+              help="Where to write the figure (PNG; another suffix matplotlib knows, such as .svg or .pdf, works too).")
+@click.option("--dpi", type=click.IntRange(40, 400), default=80, show_default=True, help="Resolution of the image.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def plot_command(dsn: str | None, output: str, dpi: int, as_json: bool) -> None:
+    """Draw a grown database's history as one figure: rows against the plan, size against the milestones,
+    bloat and dead tuples of the hot tables, vacuum events, and the size of every table at the end.
+    """
+    from .history import load_history
+    from .plot import save_growth_figure
+
+    history = load_history(resolve_dsn(dsn).dsn)
+    path = save_growth_figure(history, output, dpi=dpi)
+    if as_json:
+        click.echo(json.dumps({"path": str(path), "measurements": len(history.samples),
+                               "last_hour": history.hours[-1], "bytes": path.stat().st_size}))
+    else:
+        click.echo(f"wrote {path}: {history.describe()}")
+
+
+def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float | None,
+             target: str | None = None) -> None:
     """Initialise a new database; an initialised one keeps its settings (flags given must match them)."""
     from . import ledger
     from .install import initialise
     from .profile import load_profile
+    from .schedule import Schedule
 
     _check_seed_scale(seed, scale)
     if ensure_database(dsn):
@@ -365,9 +460,11 @@ def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float 
             existing = ledger.load(conn) if ledger.exists(conn) else None
     if existing is not None and profile_name is None and seed is None and scale is None:
         return
-    initialise(dsn, load_profile(profile_name or (existing.profile if existing else "taskpilot")),
-               seed if seed is not None else (existing.seed if existing else 1),
-               scale if scale is not None else (existing.scale if existing else 1.0))
+    profile = load_profile(profile_name or (existing.profile if existing else "taskpilot"))
+    scale = scale if scale is not None else (existing.scale if existing else 1.0)
+    if existing is None and target is not None:
+        Schedule(profile, scale).resolve_target(target, 0)  # a bad target creates nothing
+    initialise(dsn, profile, seed if seed is not None else (existing.seed if existing else 1), scale)
 
 
 def _check_seed_scale(seed: int | None, scale: float | None) -> None:
@@ -459,6 +556,10 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        where = f"; see `{exc.ctx.command_path} --help`" if exc.ctx else ""
+        click.echo(f"error: {exc.format_message().rstrip('.')}{where}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

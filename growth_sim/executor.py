@@ -83,12 +83,16 @@ class Run:
         self.conn.execute("SET application_name = 'growth-sim'")
         self.run = ledger.load(self.conn)
         self.profile = _profile_of(self.run)
-        self.schedule = Schedule(self.profile, self.run.scale)
-        self.model = model_module(self.profile.model).build(self.schedule, self.run.seed)
+        self.use_schedule(Schedule(self.profile, self.run.scale))
         self.size = SizeController.from_state(self.run.state, nominal_median(self.profile, self.model.size_knob))
         # A unit's rows and its ledger row commit together, so a commit lost in a server crash loses both and
         # the unit is simply done again: no need to wait for each commit's WAL flush.
         self.conn.execute("SET synchronous_commit = off")
+
+    def use_schedule(self, schedule: Schedule) -> None:
+        """Drive the model along `schedule` (the milestone Schedule, or a subclass such as a rate plan)."""
+        self.schedule = schedule
+        self.model = model_module(self.profile.model).build(schedule, self.run.seed)
 
     def close(self) -> None:
         self.conn.close()
@@ -120,13 +124,18 @@ class Run:
         Interrupted inside a statement (Ctrl-C while a COPY starts or ends), the session stays busy and can neither
         roll back nor run anything else: it is closed, and the server rolls the unit back.
         """
-        with self.conn.transaction():
-            try:
-                yield
-            except BaseException:
-                if self.conn.info.transaction_status == pq.TransactionStatus.ACTIVE:
-                    self.conn.close()
-                raise
+        try:
+            with self.conn.transaction():
+                try:
+                    yield
+                except BaseException:
+                    if self.conn.info.transaction_status == pq.TransactionStatus.ACTIVE:
+                        self.conn.close()
+                    raise
+        except psycopg.Error as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):  # the rollback failed: still an interrupt
+                raise KeyboardInterrupt from None
+            raise
 
     def autovacuum(self, enabled: bool) -> None:
         """Real autovacuum runs on wall-clock time; it is held off on the tables whose VACUUM is emulated.
@@ -253,56 +262,72 @@ class Run:
         start = self.run_clock()
         started, written, written_bytes = time.monotonic(), 0, 0
         size_now = measure.database_size(self.conn)
-        with pipeline.Prefetch(lambda take: self._hour_steps(start, target, take)) as ahead:
-            for plan in self.schedule.hours(start, target):
-                written, written_bytes, size_now = self._hour(ahead, plan, target, size_now, written,
-                                                              written_bytes)
-                report(Progress("hours", plan.hour + 1 - start, target - start, plan.hour + 1, written,
-                                written_bytes, time.monotonic() - started))
 
-    def _hour(self, ahead: pipeline.Prefetch, plan: HourPlan, target: int, size_before: int, written: int,
-              written_bytes: int) -> tuple[int, int, int]:
-        """One simulated hour as a unit, then the periodic check; the new totals and the database size."""
+        def every_hour(take: Callable[[], Widths]) -> Iterator[Step | object]:
+            for plan in self.schedule.hours(start, target):
+                yield from self._plan_steps(plan, plan.hour + 1, take)
+                yield pipeline.END
+
+        with pipeline.Prefetch(every_hour) as ahead:
+            for plan in self.schedule.hours(start, target):
+                planned_growth = float(plan.size - self.schedule.size(np.array([plan.hour]))[0])
+                counts, size_after = self.run_unit(plan, f"hour/{plan.hour:05d}", plan.hour + 1, planned_growth,
+                                                   size_now, ahead)
+                written += sum(counts.values())
+                written_bytes += size_after - size_now
+                size_now = size_after
+                hour = plan.hour + 1
+                if hour % self.profile.vacuum_check_hours == 0 or hour == target:
+                    size_now = self.check(hour, target, size_after)
+                report(Progress("hours", hour - start, target - start, hour, written, written_bytes,
+                                time.monotonic() - started))
+
+    def run_unit(self, plan: HourPlan, unit: str, end: float, planned_growth: float, size_now: int,
+                 ahead: pipeline.Prefetch | None = None) -> tuple[dict[str, int], int]:
+        """Write `plan` (an hour, or a slice of one ending at simulated hour `end`) with its ledger row.
+
+        Statements run with the simulated clock at their slice's end, never past `end`. Returns the unit's
+        counts and the database size measured after it; the ledger's clock moves to ``floor(end)``. With
+        `ahead` (producing `_plan_steps` of successive plans), the rows were generated while earlier units ran.
+        """
         t0 = time.monotonic()
-        planned_growth = float(plan.size - self.schedule.size(np.array([plan.hour]))[0])
         knob = self.model.size_knob
         width = self.profile.widths.get(knob)
-        median = self.size.knob_median(plan.size, size_before, planned_growth, plan.count.get(knob, 0),
+        median = self.size.knob_median(plan.size, size_now, planned_growth, plan.count.get(knob, 0),
                                        width.preview_max if width else 0)
-        ahead.give(self._widths(median))
+        widths = self._widths(median)
+        if ahead is None:
+            steps = pipeline.prefetched(self._plan_steps(plan, end, lambda: widths))
+        else:
+            ahead.give(widths)
+            steps = ahead.unit()
         with self._unit():
-            self._set_clock(plan.hour + 1)
-            pipeline.write(self.conn, ahead.unit())
+            self._set_clock(end)
+            pipeline.write(self.conn, steps)
             size_after = measure.database_size(self.conn)
-            self.size.observe(planned_growth, size_after - size_before, preview_mean(median) * plan.count.get(knob, 0))
+            self.size.observe(planned_growth, size_after - size_now, preview_mean(median) * plan.count.get(knob, 0))
             counts = {k: v for k, v in plan.count.items() if v}
-            ledger.record_unit(self.conn, f"hour/{plan.hour:05d}", plan.hour, counts, time.monotonic() - t0,
-                               clock_hour=plan.hour + 1, state=self._state())
-        hour, size_now = plan.hour + 1, size_after
-        if hour % self.profile.vacuum_check_hours == 0 or hour == target:
-            size_now = self.check(hour, target, size_after)
-        return written + sum(counts.values()), written_bytes + size_after - size_before, size_now
+            ledger.record_unit(self.conn, unit, plan.hour, counts, time.monotonic() - t0,
+                               clock_hour=math.floor(end), state=self._state())
+        return counts, size_after
 
-    def _hour_steps(self, start: int, target: int, take: Callable[[], Widths]) -> Iterator[Step | object]:
-        """Every hour's inserts (parents first), then its updates and deletes at their simulated times.
+    def _plan_steps(self, plan: HourPlan, end: float, widths: Callable[[], Widths]) -> Iterator[Step]:
+        """A unit's inserts (parents first), then its updates and deletes at their simulated times (<= `end`).
 
-        Only the size knob's rows wait for the widths the consumer hands over (measured after the previous
-        hour); the rest of an hour is generated while the previous one is being written.
+        Only the size knob's rows need `widths()` (it waits for the size measured after the previous unit, and
+        is called exactly once per unit); the rest is generated without waiting.
         """
-        for plan in self.schedule.hours(start, target):
-            widths = None
-            for stream in self.model.insert_order:
-                if plan.count.get(stream):
-                    if widths is None and stream == self.model.size_knob:
-                        widths = take()
-                    first = plan.start[stream]
-                    yield from self._inserts(stream, first, first + plan.count[stream],
-                                             widths or self._widths())
-            for op in self.model.hour_operations(plan):
-                yield Statement(op.sql, op.params, self._clock(op.hour))
-            if widths is None:
-                take()
-            yield pipeline.END
+        knob_widths = None
+        for stream in self.model.insert_order:
+            if plan.count.get(stream):
+                if knob_widths is None and stream == self.model.size_knob:
+                    knob_widths = widths()
+                first = plan.start[stream]
+                yield from self._inserts(stream, first, first + plan.count[stream], knob_widths or self._widths())
+        for op in self.model.hour_operations(plan):
+            yield Statement(op.sql, op.params, self._clock(min(op.hour, end)))
+        if knob_widths is None:
+            widths()
 
     def run_clock(self) -> int:
         clock = self.conn.execute("SELECT clock_hour FROM growth_sim.run").fetchone()[0]
@@ -375,6 +400,9 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
     run = Run(dsn)
     try:
         start = run.run.clock_hour
+        if "steady" in run.run.state:
+            raise GrowthSimError("this database has grown at a steady rate past the milestone schedule; "
+                                 "`advance` cannot rejoin it: keep growing it with `growth-sim steady`")
         target_hour = run.schedule.resolve_target(target, start or 0)
         since = run.conn.execute("SELECT clock_timestamp()").fetchone()[0]
         started = time.monotonic()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
 from . import __version__, ledger
 from .connect import connect, describe, ensure_database
@@ -58,7 +59,7 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
             for name in EXTENSIONS:
                 try:
                     with conn.transaction():
-                        conn.execute(f"CREATE EXTENSION IF NOT EXISTS {name}")
+                        conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
                 except psycopg.Error as exc:
                     raise DatabaseError(f"cannot create extension {name}: {exc.diag.message_primary}") from None
             conn.execute(model_module(profile.model).build_schema_sql())
@@ -89,7 +90,7 @@ def _differences(current: ledger.Run, wanted: ledger.Run) -> list[str]:
 def foreign_tables(conn: psycopg.Connection) -> list[str]:
     rows = conn.execute(
         "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
         " AND n.nspname NOT LIKE 'pg_toast%%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid"
         " AND d.deptype = 'e') ORDER BY 1").fetchall()
     return [r[0] for r in rows]

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from .errors import DatabaseError
@@ -82,9 +83,16 @@ def load(conn: psycopg.Connection) -> Run:
     """The run row; DatabaseError if the database was never initialised by growth-sim."""
     if not exists(conn):
         raise DatabaseError("this database is not initialised by growth-sim: run `growth-sim init` first")
-    row = conn.execute(
-        "SELECT profile, profile_hash, model, seed, scale, version, clock_hour, state FROM growth_sim.run"
-    ).fetchone()
+    try:
+        row = conn.execute(
+            "SELECT profile, profile_hash, model, seed, scale, version, clock_hour, state FROM growth_sim.run"
+        ).fetchone()
+    except psycopg.errors.UndefinedColumn:
+        raise DatabaseError("this database has a growth_sim.run table that growth-sim did not create: "
+                            "use another database") from None
+    if row is None:
+        raise DatabaseError("this database's growth-sim ledger has no run row: re-initialise it with "
+                            "`growth-sim init --force` or use another database")
     return Run(*row)
 
 
@@ -113,7 +121,7 @@ def record_unit(conn: psycopg.Connection, unit: str, hour: int | None, rows: dic
     if state is not None:
         sets.append("state = %s")
         params.append(Jsonb(state))
-    conn.execute(f"UPDATE growth_sim.run SET {', '.join(sets)}", params)
+    conn.execute(sql.SQL("UPDATE growth_sim.run SET {}").format(sql.SQL(", ").join(map(sql.SQL, sets))), params)
 
 
 def work_since(conn: psycopg.Connection, since: datetime) -> tuple[int, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import pq, sql
 
 APPROX_ABOVE_PAGES = 131_072  # 1 GiB: larger heaps are measured with pgstattuple_approx
 
@@ -26,8 +27,19 @@ def relation_size(conn: psycopg.Connection, table: str) -> int:
            FROM pg_class c WHERE c.oid = %s::regclass""", (table,)).fetchone()[0]
 
 
+def row_count(conn: psycopg.Connection, table: str) -> int:
+    """The exact number of rows of `table` (a full count, unlike the statistics' estimates)."""
+    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+
+
 def table_sizes(conn: psycopg.Connection, tables: list[str]) -> dict[str, dict[str, int]]:
-    """Heap, index and TOAST bytes (and live/dead tuple statistics) of each table."""
+    """Heap, index and TOAST bytes (and live/dead tuple statistics) of each table.
+
+    The session's own pending statistics are flushed first (outside a transaction), so that the tuple counts
+    include the units it has just committed.
+    """
+    if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        conn.execute("SELECT pg_stat_force_next_flush()")
     rows = conn.execute(
         """SELECT c.relname, pg_relation_size(c.oid), pg_indexes_size(c.oid),
                   coalesce(pg_total_relation_size(c.reltoastrelid), 0), pg_total_relation_size(c.oid),

@@ -34,6 +34,9 @@ def parse_scale(text: str | float) -> float:
 def resolve_range(schedule: Schedule, start: str, stop: str) -> tuple[int, int]:
     """The simulated hours named by the targets `start` and `stop` (``stop`` relative to ``start``)."""
     start_hour = schedule.resolve_target(start, 0)
+    if not stop.strip().startswith("+") and (stop_hour := schedule.resolve_target(stop, 0)) < start_hour:
+        raise GrowthSimError(f"--to {stop!r} (hour {stop_hour}) comes before --from {start!r} (hour {start_hour}); "
+                             "a plan only moves forward")
     return start_hour, schedule.resolve_target(stop, start_hour)
 
 

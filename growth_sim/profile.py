@@ -18,9 +18,13 @@ from typing import Any
 
 from .errors import ProfileError
 from .resources import data_dir
-from .units import parse_size
+from .units import parse_duration, parse_rate, parse_size
 
 HOURS_PER_WEEK = 168
+CURVE_MAX = 10_000  # hour-of-day weights are percent-like; larger values only risk integer overflow
+WEEKEND_MAX = 100.0
+NUMBER_MAX = 1e10  # no count, rate, day or width of a profile is larger; keeps the schedule's int64 exact
+RATIO_MAX = 1000.0
 _WEEK_RE = re.compile(r"^week-(\d+)$")
 
 
@@ -96,6 +100,20 @@ class BloatTarget:
 
 
 @dataclass(frozen=True)
+class SteadySettings:
+    """`growth-sim steady` in the load guide's terms: `vus` virtual users grow the database by `vus_rate`
+    (bytes per second, linear in the number of users), and named runs (preset -> virtual users, wall seconds)."""
+
+    vus: int
+    vus_rate: float
+    presets: dict[str, tuple[int, float]]
+
+    def rate_of(self, users: int) -> float:
+        """Bytes per second that `users` virtual users add."""
+        return self.vus_rate * users / self.vus
+
+
+@dataclass(frozen=True)
 class Profile:
     """A validated profile."""
 
@@ -118,6 +136,7 @@ class Profile:
     model_params: dict[str, Any] = field(repr=False)
     path: Path = field(repr=False)
     content_hash: str = field(repr=False)
+    steady: SteadySettings | None = None
 
     @property
     def last_hour(self) -> int:
@@ -197,7 +216,8 @@ class _Reader:
             node = node.get(part)
         return node
 
-    def number(self, key: str, value: Any, *, minimum: float = 0.0, integer: bool = False) -> float:
+    def number(self, key: str, value: Any, *, minimum: float = 0.0, maximum: float = NUMBER_MAX,
+               integer: bool = False) -> float:
         if value is None:
             raise self.fail(key, "missing value")
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -206,6 +226,8 @@ class _Reader:
             raise self.fail(key, f"{value!r} must be a whole number")
         if value < minimum:
             raise self.fail(key, f"{value!r} must be >= {minimum:g}")
+        if value > maximum:
+            raise self.fail(key, f"{value!r} must be <= {maximum:g}")
         return value
 
     def size(self, key: str, value: Any) -> int:
@@ -260,10 +282,11 @@ class _Reader:
         if not isinstance(hourly, list) or len(hourly) != 24:
             got = f"{len(hourly)} values" if isinstance(hourly, list) else repr(hourly)
             raise self.fail("curve.hourly", f"needs 24 values (one per hour of the day), got {got}")
-        curve = tuple(int(self.number(f"curve.hourly[{i}]", v, integer=True)) for i, v in enumerate(hourly))
+        curve = tuple(int(self.number(f"curve.hourly[{i}]", v, maximum=CURVE_MAX, integer=True))
+                      for i, v in enumerate(hourly))
         if not any(curve):
             raise self.fail("curve.hourly", "all hours are zero: nothing would ever happen")
-        weekend = self.number("curve.weekend_factor", curve_raw.get("weekend_factor", 1.0))
+        weekend = self.number("curve.weekend_factor", curve_raw.get("weekend_factor", 1.0), maximum=WEEKEND_MAX)
         vacuum = self.table("vacuum", required=False)
         return Profile(
             name=self.text("profile.name", head.get("name")),
@@ -287,7 +310,40 @@ class _Reader:
             model_params=self.model_params(),
             path=self.path,
             content_hash=self.content_hash,
+            steady=self.steady(),
         )
+
+    def steady(self) -> SteadySettings | None:
+        """The optional [steady] section: ``vus``, ``vus_rate`` and ``[steady.presets]``."""
+        spec = self.table("steady", required=False)
+        if not spec:
+            return None
+        unknown = set(spec) - {"vus", "vus_rate", "presets"}
+        if unknown:
+            raise self.fail(f"steady.{sorted(unknown)[0]}", "unknown key (use vus, vus_rate, presets)")
+        vus = int(self.number("steady.vus", spec.get("vus"), minimum=1, integer=True))
+        rate_text = self.text("steady.vus_rate", spec.get("vus_rate"))
+        try:
+            rate = parse_rate(rate_text)
+        except ValueError as exc:
+            raise self.fail("steady.vus_rate", str(exc)) from None
+        if rate <= 0:
+            raise self.fail("steady.vus_rate", "must be above zero")
+        presets = {}
+        for name, preset in self.table("steady.presets", spec.get("presets"), required=False).items():
+            key = f"steady.presets.{name}"
+            preset = self.table(key, preset)
+            if set(preset) != {"vus", "duration"}:
+                raise self.fail(key, "needs exactly vus and duration (e.g. { vus = 50, duration = \"1h\" })")
+            users = int(self.number(f"{key}.vus", preset["vus"], minimum=1, integer=True))
+            try:
+                seconds = parse_duration(self.text(f"{key}.duration", preset["duration"]))
+            except ValueError as exc:
+                raise self.fail(f"{key}.duration", str(exc)) from None
+            if seconds <= 0:
+                raise self.fail(f"{key}.duration", "must be longer than zero")
+            presets[name] = (users, seconds)
+        return SteadySettings(vus, rate, presets)
 
     def milestones(self, tables: frozenset[str]) -> tuple[Milestone, ...]:
         rows = self.raw.get("milestones")
@@ -358,7 +414,7 @@ class _Reader:
             result.append(Derived(
                 name=name,
                 per=tuple(per),
-                ratio=self.number(f"{key}.ratio", spec.get("ratio")),
+                ratio=self.number(f"{key}.ratio", spec.get("ratio"), maximum=RATIO_MAX),
                 initial=int(self.number(f"{key}.initial", spec["initial"], integer=True))
                 if "initial" in spec else None,
                 history_days=self.number(f"{key}.history_days",

@@ -39,6 +39,16 @@ def scaled(count: float, scale: float) -> int:
     return int(math.floor(count * scale + 0.5))
 
 
+def curve_weights(profile: Profile, hours: int) -> np.ndarray:
+    """Cumulative activity weight (daily curve x weekends) at each whole hour 0..hours."""
+    h = np.arange(hours, dtype=np.int64)
+    hour_of_day = (h + profile.start.hour) % 24
+    weekday = (h // 24 + profile.start.weekday()) % 7
+    weekend = np.where(weekday >= 5, round(profile.weekend_factor * 100), 100)
+    weights = np.asarray(profile.curve, dtype=np.int64)[hour_of_day] * weekend
+    return np.concatenate([[0], np.cumsum(weights)])
+
+
 class Schedule:
     """Cumulative counts of every stream of a profile at a scale."""
 
@@ -47,15 +57,11 @@ class Schedule:
             raise GrowthSimError(f"--scale must be a positive number, got {scale!r}")
         self.profile, self.scale = profile, scale
         self.last_hour = profile.last_hour
-        hours = np.arange(self.last_hour, dtype=np.int64)
-        stamp = profile.start
-        hour_of_day = (hours + stamp.hour) % 24
-        weekday = (hours // 24 + stamp.weekday()) % 7
-        weekend = np.where(weekday >= 5, round(profile.weekend_factor * 100), 100)
-        weights = np.asarray(profile.curve, dtype=np.int64)[hour_of_day] * weekend
-        self._cumw = np.concatenate([[0], np.cumsum(weights)])
+        self._cumw = curve_weights(profile, self.last_hour)
         self._week_weight = int(self._cumw[HOURS_PER_WEEK]) if self.last_hour >= HOURS_PER_WEEK \
             else int(self._cumw[-1] * HOURS_PER_WEEK // max(self.last_hour, 1))
+        if max([*profile.milestones[-1].counts.values(), *profile.rates.values()]) * scale >= 2**62:
+            raise GrowthSimError(f"--scale {scale:g} is too large for profile {profile.name!r}")
         self._milestones = [(m.hour, {k: scaled(v, scale) for k, v in m.counts.items()}, m.size * scale)
                             for m in profile.milestones]
         rates = [scaled(r, scale) for r in profile.rates.values()]
@@ -248,6 +254,22 @@ class Schedule:
     def resolve_target(self, text: str, current: int) -> int:
         """The simulated hour named by a target: ``initial``, ``week-N``, ``+3d``/``+12h``, or an ISO time."""
         text = text.strip()
+        hour = self.parse_target(text, current)
+        if hour < current:
+            raise GrowthSimError(
+                f"target {text!r} (hour {hour}) is before the database's simulated clock (hour {current}, "
+                f"{self.time_of(current):%Y-%m-%d %H:%M}); growth-sim only moves forward")
+        if hour > self.last_hour:
+            raise GrowthSimError(
+                f"target {text!r} is past the profile's last milestone "
+                f"({self.profile.milestones[-1].label}); to keep growing past it use `growth-sim steady`")
+        if hour < 0:
+            raise GrowthSimError(f"target {text!r} is before week 0 ({self.time_of(0):%Y-%m-%d})")
+        return hour
+
+    def parse_target(self, text: str, current: int) -> int:
+        """The simulated hour a target names (relative targets count from `current`), unchecked."""
+        text = text.strip()
         hour = hour_of_label(text)
         if hour is None and (match := _RELATIVE_RE.match(text)):
             hour = current + int(match.group(1)) * _RELATIVE_HOURS[match.group(2)]
@@ -264,14 +286,4 @@ class Schedule:
             if seconds % 3600:
                 raise GrowthSimError(f"target {text!r} must fall on a whole hour of simulated time")
             hour = int(seconds // 3600)
-        if hour < current:
-            raise GrowthSimError(
-                f"target {text!r} (hour {hour}) is before the database's simulated clock (hour {current}, "
-                f"{self.time_of(current):%Y-%m-%d %H:%M}); growth-sim only moves forward")
-        if hour > self.last_hour:
-            raise GrowthSimError(
-                f"target {text!r} is past the profile's last milestone "
-                f"({self.profile.milestones[-1].label}); to keep growing past it use `growth-sim steady`")
-        if hour < 0:
-            raise GrowthSimError(f"target {text!r} is before week 0 ({self.time_of(0):%Y-%m-%d})")
         return hour

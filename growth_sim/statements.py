@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from .connect import connect
@@ -45,16 +46,16 @@ def availability(conn: psycopg.Connection) -> str | None:
     return None
 
 
-def _toplevel(conn: psycopg.Connection) -> str:
-    return " AND toplevel" if conn.info.server_version >= 140000 else ""
+def _toplevel(conn: psycopg.Connection) -> sql.SQL:
+    return sql.SQL(" AND toplevel" if conn.info.server_version >= 140000 else "")
 
 
 def top(conn: psycopg.Connection, limit: int = 10) -> list[dict[str, Any]]:
     """The statements of this database that took the most execution time."""
-    rows = conn.execute(
+    rows = conn.execute(sql.SQL(
         "SELECT queryid, query, calls, total_exec_time, mean_exec_time, rows, shared_blks_hit, shared_blks_read"
         " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        f"{_toplevel(conn)} ORDER BY total_exec_time DESC LIMIT %s", (limit,)).fetchall()
+        "{} ORDER BY total_exec_time DESC LIMIT %s").format(_toplevel(conn)), (limit,)).fetchall()
     return [{"queryid": q, "query": text, "calls": calls, "total_ms": round(total, 3), "mean_ms": round(mean, 3),
              "rows": n, "shared_blks_hit": hit, "shared_blks_read": read}
             for q, text, calls, total, mean, n, hit, read in rows]
@@ -62,10 +63,10 @@ def top(conn: psycopg.Connection, limit: int = 10) -> list[dict[str, Any]]:
 
 def by_queryid(conn: psycopg.Connection, queryid: int) -> dict[str, Any] | None:
     """Calls and times of one statement of this database (summed over users), or None if never run."""
-    row = conn.execute(
+    row = conn.execute(sql.SQL(
         "SELECT sum(calls)::bigint, sum(total_exec_time), sum(total_exec_time) / nullif(sum(calls), 0), max(query)"
         " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        f" AND queryid = %s{_toplevel(conn)}", (queryid,)).fetchone()
+        " AND queryid = %s{}").format(_toplevel(conn)), (queryid,)).fetchone()
     if row is None or row[0] is None:
         return None
     calls, total, mean, text = row

@@ -12,11 +12,11 @@ _SIZE_UNITS = {
     "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40,
 }
 _DURATION_UNITS = {
-    "s": 1, "sec": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hour": 3600, "hours": 3600,
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600,
     "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
+    "w": 604800, "wk": 604800, "week": 604800, "weeks": 604800,
 }
 _NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
 _SIZE_RE = re.compile(rf"^\s*{_NUMBER}\s*([a-zA-Z]*)\s*$")
@@ -70,15 +70,47 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+_RATE_HELP = "write a size per period such as 10GiB/week, 1.5GB/day, 200MiB/h or 500KB/s"
+_RATE_PERIODS = {"s": 1, "min": 60, "h": 3600, "day": 86400, "week": 604800}
+
+
 def parse_rate(text: str) -> float:
-    """Bytes per second in a rate such as ``"10GiB/week"``, ``"1.5GB/day"``, ``"200MiB/h"``, ``"500KB/s"``."""
+    """Bytes per second in a rate such as ``"10GiB/week"``, ``"1.5GB/day"``, ``"200MiB/h"``, ``"500KB/s"``.
+
+    The size takes decimal (kB, MB, GB, TB) or binary (KiB, MiB, GiB, TiB) units; the period is a duration unit
+    (s, min, h, day, week and their spellings), optionally with a count (``1GiB/2d``). ``per`` may replace ``/``.
+    """
     if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a rate: write a size per period such as 10GiB/week or 200MiB/h")
-    size, sep, period = text.partition("/")
-    if not sep:
-        raise ValueError(f"{text!r} is not a rate: write a size per period such as 10GiB/week or 200MiB/h")
+        raise ValueError(f"{text!r} is not a rate: {_RATE_HELP}")
+    size, sep, period = re.sub(r"\s+per\s+", "/", text.strip(), count=1).partition("/")
+    if not sep or not size.strip() or not period.strip():
+        raise ValueError(f"{text!r} is not a rate: {_RATE_HELP}")
+    try:
+        amount = parse_size(size)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a rate: {size.strip()!r} is not a size (units: B, kB, MB, GB, TB, "
+                         f"KiB, MiB, GiB, TiB); {_RATE_HELP}") from None
     period = period.strip()
-    seconds = parse_duration(period if period[:1].isdigit() else f"1{period}")
+    try:
+        seconds = parse_duration(period if period[:1].isdigit() or period[:1] == "." else f"1{period}")
+    except ValueError:
+        raise ValueError(f"{text!r} is not a rate: {period!r} is not a period (units: s, min, h, day, week); "
+                         f"{_RATE_HELP}") from None
     if seconds <= 0:
         raise ValueError(f"{text!r} is not a rate: the period must be longer than zero")
-    return parse_size(size) / seconds
+    return amount / seconds
+
+
+def format_rate(per_second: float, period: str = "day") -> str:
+    """A rate in binary and decimal units per `period` (s, min, h, day or week), e.g. ``1.0 GiB/day (1.07 GB/day)``."""
+    amount = per_second * _RATE_PERIODS[period]
+    decimal = next((f"{amount / f:.3g} {u}" for f, u in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB"))
+                    if abs(amount) >= f), f"{amount:.0f} B")
+    return f"{format_size(amount)}/{period} ({decimal}/{period})"
+
+
+def rate_period(text: str) -> str:
+    """The period a rate was written with, for showing rates back in the user's terms (default ``day``)."""
+    period = re.sub(r"\s+per\s+", "/", text.strip(), count=1).partition("/")[2].strip().lstrip("0123456789. ")
+    seconds = _DURATION_UNITS.get(period.lower())
+    return next((name for name, s in _RATE_PERIODS.items() if s == seconds), "day")

@@ -212,7 +212,11 @@ def test_tcp_on_request(own_cluster: Cluster):
     assert "@127.0.0.1:" in url
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT inet_server_addr()::text").fetchone() == ("127.0.0.1/32",)
+        assert conn.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)  # never another interface
+        assert conn.execute("SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = current_user"
+                            ).fetchone() == (True,)
     password = own_cluster.password_file.read_text().strip()
+    assert len(password) >= 32 and password not in (own_cluster.superuser, "postgres")  # generated, not a default
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(url.replace(password, "wrong"), connect_timeout=5)
     with psycopg.connect(own_cluster.dsn()) as conn:  # the socket needs no password

@@ -213,6 +213,13 @@ CASES: dict[str, tuple[Edit, str]] = {
                            "profile.start: must fall on a whole hour"),
     "unknown_model": (lambda t: edit(t, r'^model = "taskpilot"', 'model = "jira"'),
                       "profile.model: unknown model 'jira'"),
+    "steady_vus_rate": (lambda t: edit(t, r'^vus_rate = "1 GiB/week"', 'vus_rate = "1 GiB/fortnight"'),
+                        "steady.vus_rate: '1 GiB/fortnight' is not a rate: 'fortnight' is not a period"),
+    "steady_vus": (lambda t: edit(t, r"^vus = 50", "vus = 0"), "steady.vus: 0 must be >= 1"),
+    "steady_preset": (lambda t: edit(t, r'^quick = \{ vus = 10, duration = "5m" \}', "quick = { users = 10 }"),
+                      "steady.presets.quick: needs exactly vus and duration"),
+    "steady_preset_duration": (lambda t: edit(t, r'duration = "8h"', 'duration = "all night"'),
+                               "steady.presets.heavy.duration: 'all night' is not a duration"),
     "invalid_toml": (lambda t: t.replace("[curve]", "[curve"), "not valid TOML"),
     "not_utf8": (lambda t: t.replace("TaskPilot", "TaskPilot \udcff"), "not valid TOML"),
 }

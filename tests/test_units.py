@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from growth_sim.units import format_size, parse_duration, parse_rate, parse_size
+from growth_sim.units import format_rate, format_size, parse_duration, parse_rate, parse_size, rate_period
 
 GIB = 2**30
 
@@ -68,6 +68,11 @@ def test_durations_refused(text):
     ("200MiB/h", 200 * 2**20 / 3600),
     ("500KB/s", 500_000),
     ("1 GiB / 2d", GIB / (2 * 86400)),
+    ("1 GiB per week", GIB / 604800),
+    ("3TB/wk", 3e12 / 604800),
+    ("64MB/min", 64e6 / 60),
+    ("2.5 GiB/hr", 2.5 * GIB / 3600),
+    ("0.5GiB/.5h", GIB / 3600),
 ])
 def test_rates_understood(text, per_second):
     assert parse_rate(text) == pytest.approx(per_second)
@@ -80,6 +85,32 @@ def test_rates_understood(text, per_second):
 def test_rates_refused(text):
     with pytest.raises(ValueError):
         parse_rate(text)
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("10GiB/fortnight", "'fortnight' is not a period"),
+    ("10 gigs/week", "'10 gigs' is not a size"),
+    ("10GiB", "write a size per period"),
+    ("/week", "write a size per period"),
+    ("10GiB/0s", "the period must be longer than zero"),
+])
+def test_refused_rates_name_the_bad_part(text, names):
+    with pytest.raises(ValueError) as error:
+        parse_rate(text)
+    message = str(error.value)
+    assert message.startswith(f"{text!r} is not a rate") and names in message
+    assert "10GiB/week" in message or "longer than zero" in message  # says what to write instead
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("1GiB/day", "1.0 GiB/day (1.07 GB/day)"),
+    ("10GB/week", "9.3 GiB/week (10 GB/week)"),
+    ("200MiB/h", "200.0 MiB/h (210 MB/h)"),
+    ("500KB/s", "488.3 KiB/s (500 kB/s)"),
+    ("1 GiB per 2 days", "512.0 MiB/day (537 MB/day)"),
+])
+def test_rates_are_shown_in_binary_and_decimal_units_per_the_period_given(text, shown):
+    assert format_rate(parse_rate(text), rate_period(text)) == shown
 
 
 @pytest.mark.parametrize(("n", "text"), [

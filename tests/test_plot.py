@@ -1,0 +1,134 @@
+"""Pictures of growth: the history read from the ledger, the notebook run headless, and `growth-sim plot`."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import psycopg
+import pytest
+from nbclient import NotebookClient
+from psycopg import sql
+from support import assert_user_error, module_database, run_cli, with_source
+
+import growth_sim
+from growth_sim.cluster import Cluster
+from growth_sim.executor import advance
+from growth_sim.history import load_history
+from growth_sim.install import initialise
+from growth_sim.profile import load_profile
+from growth_sim.schedule import Schedule
+
+SCALE = 0.002
+HOURS = 30
+NOTEBOOK = Path(growth_sim.__file__).resolve().parents[1] / "notebooks" / "growth.ipynb"
+INSERT_ONLY = ("issues", "comments", "activity_log")
+
+
+@pytest.fixture(scope="module")
+def grown(pg_cluster: Cluster) -> Iterator[str]:
+    """A database grown to +30h at scale 0.002 (a measurement every simulated hour), shared by the module."""
+    with module_database(pg_cluster, "test_plot") as dsn:
+        initialise(dsn, load_profile("taskpilot"), 3, SCALE)
+        advance(dsn, f"+{HOURS}h")
+        yield dsn
+
+
+@pytest.fixture
+def env(cli_env: dict[str, str]) -> dict[str, str]:
+    return with_source(cli_env)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (asserting the signature)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_history_is_the_ledger_next_to_the_plan(grown: str):
+    history = load_history(grown)
+    with psycopg.connect(grown) as conn:
+        measured = conn.execute("SELECT array_agg(hour ORDER BY hour) FROM growth_sim.measurements").fetchone()[0]
+        counted = {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]
+                   for t in history.counts}
+    assert history.hours == measured == list(range(HOURS + 1))
+    assert history.clock_hour == HOURS and history.scale == SCALE and history.seed == 3
+    schedule = Schedule(load_profile("taskpilot"), SCALE)
+    for table in history.planned_tables():
+        assert history.series(table, "planned_rows") == [schedule.rows(table, h) for h in history.hours]
+    # Statistics are flushed before each measurement, so insert-only tables' n_live_tup follow the plan (a
+    # statistic: a busy server may still show one an hour behind).
+    for table in INSERT_ONLY:
+        pairs = list(zip(history.series(table, "live"), history.series(table, "planned_rows"), strict=True))
+        assert all(live <= planned for live, planned in pairs), (table, pairs)
+        assert sum(live == planned for live, planned in pairs) >= 0.8 * len(pairs), (table, pairs)
+    assert counted == history.counts and set(history.counts) >= set(INSERT_ONLY)
+    assert history.counts["notifications"] == schedule.rows("notifications", HOURS)
+    assert [m.label for m in history.reached()] == ["initial"]
+    assert history.milestones[1].size == round(load_profile("taskpilot").milestone("week-1").size * SCALE)
+    assert set(history.hot_tables) == {"issues", "notifications"}
+    latest = history.latest
+    # The rest of a table's total is its free space and visibility maps.
+    assert all(0 <= t.total - t.heap - t.indexes - t.toast <= 64 * 1024 for t in latest.tables.values())
+    assert latest.tables["issues"].bloat_percent is not None and latest.tables["comments"].bloat_percent is None
+
+
+def test_notebook_is_stored_without_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code)
+    assert not any("SELECT" in c.source.upper() for c in code), "cells read the ledger through the library"
+
+
+def test_notebook_runs_headless_and_draws_every_figure(grown: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setenv("DATABASE_URL", grown)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("PYTHONPATH", with_source(dict(os.environ))["PYTHONPATH"])
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    figures = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error", out
+            if "image/png" in out.get("data", {}):
+                figures.append(png_size(base64.b64decode(out.data["image/png"])))
+    assert len(figures) == 6, figures  # five panels and the whole page
+    assert all(w >= 300 and h >= 200 for w, h in figures), figures
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert f"{HOURS + 1} measurements, hour 0 to {HOURS}" in printed
+
+
+def test_plot_command_writes_a_png(grown: str, env: dict[str, str], tmp_path: Path):
+    out = tmp_path / "growth.png"
+    run = run_cli(env, "plot", "--dsn", grown, "-o", str(out), "--json")
+    assert run.returncode == 0, run.stderr
+    info = json.loads(run.stdout)
+    assert info == {"path": str(out), "measurements": HOURS + 1, "last_hour": HOURS, "bytes": out.stat().st_size}
+    assert png_size(out.read_bytes()) == (13 * 80, 11 * 80)
+    assert 20_000 < out.stat().st_size < 400_000
+
+
+def test_plot_of_a_database_never_advanced(fresh_db: str, env: dict[str, str], tmp_path: Path):
+    initialise(fresh_db, load_profile("taskpilot"), 1, SCALE)
+    out = tmp_path / "g.png"
+    assert_user_error(run_cli(env, "plot", "--dsn", fresh_db, "-o", str(out)), "no measurements", "advance")
+    assert not out.exists()
+
+
+def test_plot_of_a_database_not_initialised(fresh_db: str, env: dict[str, str], tmp_path: Path):
+    out = tmp_path / "g.png"
+    assert_user_error(run_cli(env, "plot", "--dsn", fresh_db, "-o", str(out)), "not initialised", "init")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["missing-dir/g.png", "g.unknownformat"])
+def test_plot_to_a_file_it_cannot_write(grown: str, env: dict[str, str], tmp_path: Path, name: str):
+    out = tmp_path / name
+    assert_user_error(run_cli(env, "plot", "--dsn", grown, "-o", str(out)), "cannot write", str(out))
+    assert not out.exists()

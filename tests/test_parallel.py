@@ -7,7 +7,6 @@ Databases are grown by the real executor on the session's private cluster; the a
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -100,21 +99,14 @@ def test_a_second_process_joins_and_the_units_split_without_overlap(dsn_factory:
                                                                     cli_env: dict[str, str], one_connection: str):
     dsn = dsn_factory()
     initialise(dsn, load_profile(PROFILE), SEED, SCALE)
-    env = with_source(cli_env)
     command = [*growth_sim_command(), "advance", "--to", "initial", "--dsn", dsn, "-q", "--jobs", "1"]
-    leader = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and leader.poll() is None:
-            if scalar(dsn, "SELECT count(*) FROM growth_sim.units") > 0:
-                break  # the leader holds the writer lock and is writing
-            time.sleep(0.05)
-        joiner = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    finally:
-        out, err = leader.communicate(timeout=300)
-    assert leader.returncode == 0, err
-    assert joiner.returncode == 0, joiner.stderr
-    assert "Traceback" not in err + joiner.stderr
+    # Started together: one takes the writer lock and leads, the other joins it.
+    procs = [subprocess.Popen(command, env=with_source(cli_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = [proc.communicate(timeout=300) for proc in procs]
+    for proc, (_, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
 
     assert_same_data(dsn, one_connection)
     by_process = dict(query(dsn, "SELECT split_part(worker, '/', 1), count(*) FROM growth_sim.units"

@@ -232,8 +232,12 @@ def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, fo
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--with-reads", "with_reads", type=int, default=None, is_flag=False, flag_value=2, metavar="[N]",
               help="Replay the read mix on N client connections (default 2) while growing.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Write the initial load's independent chunks on N connections; if another advance is running "
+              "on the database, join it (from any machine) instead of refusing.")
 def advance_command(dsn: str | None, target: str, profile_name: str | None, seed: int | None,
-                    scale: float | None, as_json: bool, quiet: bool, with_reads: int | None) -> None:
+                    scale: float | None, as_json: bool, quiet: bool, with_reads: int | None,
+                    jobs: int | None) -> None:
     """Grow the database along the simulated calendar to TARGET, as fast as the server allows.
 
     A new database is initialised first (with --profile/--seed/--scale); an initialised one must be
@@ -250,7 +254,7 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
     if warning := check_space(target_db.dsn, target):
         click.echo(f"warning: {warning}", err=True)
     with _reads_alongside(target_db.dsn, with_reads) as reads, ProgressBar(disabled=quiet or as_json) as bar:
-        result = advance(target_db.dsn, target, bar.update)
+        result = advance(target_db.dsn, target, bar.update, jobs=jobs)
     if as_json:
         click.echo(json.dumps({**result.__dict__, **({"reads": reads.result().as_dict()} if reads else {})},
                               default=str))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import psycopg
 from psycopg import sql
 
 NULL = "\\N"
@@ -20,16 +19,10 @@ class Batch:
     rows: int
     data: bytes = b""
 
-    def write(self, conn: psycopg.Connection) -> None:
-        """COPY the rows into the table."""
-        if not self.rows:
-            return
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+    def statement(self) -> sql.Composed:
+        """The COPY statement that takes this batch's data."""
+        return sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(self.table), sql.SQL(", ").join(map(sql.Identifier, self.columns)))
-        with conn.cursor() as cur, cur.copy(statement) as copy:
-            view = memoryview(self.data)
-            for start in range(0, len(view), 1 << 20):
-                copy.write(view[start:start + (1 << 20)])
 
 
 def bytea_text(payload: bytes) -> str:

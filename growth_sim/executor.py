@@ -7,6 +7,7 @@ the hot tables' bloat is measured with pgstattuple and VACUUM is emulated in sim
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -20,19 +21,24 @@ import numpy as np
 import psycopg
 from psycopg import pq, sql
 
-from . import ledger, measure
+from . import claims, ledger, measure, parallel, pipeline
 from .connect import connect
 from .controller import SizeController, nominal_median, preview_mean, wants_vacuum
 from .errors import DatabaseError, GrowthSimError
 from .models import model_module
 from .models.taskpilot.rows import Widths
+from .pipeline import Statement, Step
 from .profile import Profile, load_profile
 from .schedule import HourPlan, Schedule
 
 INITIAL_CHUNK_ROWS = 20_000
 INITIAL_CHUNKS = 10  # at least this many chunks per table, so that widths can be calibrated
+CALIBRATION_CHUNKS = 3  # a table's width is calibrated on its first chunks, then frozen for the rest
 log = logging.getLogger(__name__)
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between reconnection attempts (1 min in all)
+
+
+Unit = tuple[str, str | None, int, int]  # (unit name, stream, first, stop) of the initial load
 
 
 class Interrupted(GrowthSimError):
@@ -79,6 +85,9 @@ class Run:
         self.profile = _profile_of(self.run)
         self.use_schedule(Schedule(self.profile, self.run.scale))
         self.size = SizeController.from_state(self.run.state, nominal_median(self.profile, self.model.size_knob))
+        # A unit's rows and its ledger row commit together, so a commit lost in a server crash loses both and
+        # the unit is simply done again: no need to wait for each commit's WAL flush.
+        self.conn.execute("SET synchronous_commit = off")
 
     def use_schedule(self, schedule: Schedule) -> None:
         """Drive the model along `schedule` (the milestone Schedule, or a subclass such as a rate plan)."""
@@ -95,9 +104,18 @@ class Run:
     def _widths(self, preview_median: int = 0) -> Widths:
         return Widths(self.size.factors, preview_median)
 
+    def _clock(self, hour: float) -> str:
+        return self.schedule.time_of(hour).isoformat()
+
     def _set_clock(self, hour: float) -> None:
-        self.conn.execute("SELECT set_config('growth_sim.now', %s, true)",
-                          (self.schedule.time_of(hour).isoformat(),))
+        self.conn.execute("SELECT set_config('growth_sim.now', %s, true)", (self._clock(hour),))
+
+    def _inserts(self, stream: str, first: int, stop: int, widths: Widths) -> Iterator[Step]:
+        """The rows [first, stop) of a stream, generated in sub-batches (the knob's payload is hex in COPY text)."""
+        payload = 2 * preview_mean(widths.preview_bytes) if stream == self.model.size_knob else 0
+        return pipeline.sub_batches(lambda a, b: self.model.insert_batch(stream, a, b, widths), first, stop,
+                                    row_bytes=payload)
+
 
     @contextmanager
     def _unit(self) -> Iterator[None]:
@@ -131,13 +149,13 @@ class Run:
                 self.conn.execute(sql.SQL("ALTER TABLE {} " + action).format(sql.Identifier(table)))
 
     # -- the initial dataset --------------------------------------------------------------------------------
-    def initial_units(self) -> list[tuple[str, str | None, int, int]]:
+    def initial_units(self) -> list[Unit]:
         """(unit name, stream, first, stop) of the initial load.
 
         The history's updates come before the payload knob, which goes last so that it absorbs what the rest
         (dead tuples included) left of the size plan.
         """
-        units: list[tuple[str, str | None, int, int]] = [("initial/reference", None, 0, 0)]
+        units: list[Unit] = [("initial/reference", None, 0, 0)]
         for stream in self.model.insert_order:
             if stream == self.model.size_knob:
                 continue
@@ -145,43 +163,67 @@ class Run:
         units.append(("initial/~history", None, 0, 0))
         return units + self._initial_chunks(self.model.size_knob)
 
-    def _initial_chunks(self, stream: str) -> list[tuple[str, str | None, int, int]]:
+    def _initial_chunks(self, stream: str) -> list[Unit]:
         total = self.schedule.initial(stream)
         chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
         return [(f"initial/{stream}/{k:05d}", stream, first, min(total, first + chunk))
                 for k, first in enumerate(range(0, total, chunk))]
 
-    def load_initial(self, report: Callable[[Progress], None]) -> None:
+    def load_initial(self, report: Callable[[Progress], None], jobs: int = 1) -> None:
+        """Write the initial units not done yet; chunks that depend on no measurement go to `jobs` workers.
+
+        A calibrated table's first `CALIBRATION_CHUNKS` chunks, the size knob's chunks and the reference and
+        history units run here, one after the other, each measured; the other chunks are published as claims
+        (see `growth_sim.claims`) and written by whichever workers claim them. Children wait for their parents.
+        """
         units = self.initial_units()
         done = ledger.done_units(self.conn, "initial/")
         if not done:
             self.size.reserve(measure.database_size(self.conn), int(self.schedule.size(np.array([0]))[0]))
-        started, written = time.monotonic(), 0
-        for n, (unit, stream, first, stop) in enumerate(units):
-            if unit in done:
-                continue
-            t0 = time.monotonic()
-            with self._unit():
-                self._set_clock(0)
-                if unit == "initial/reference":
-                    batches = self.model.reference_batches()
-                    for batch in batches:
-                        batch.write(self.conn)
-                    rows = {b.table: b.rows for b in batches}
-                elif stream is None:
-                    rows = {}
-                    for op in self.model.history_operations():
-                        self._set_clock(op.hour)
-                        self.conn.execute(op.sql, op.params)
-                        rows[op.name] = rows.get(op.name, 0) + op.rows
-                else:
-                    rows = {stream: stop - first}
-                    self._initial_chunk(stream, first, stop)
-                last = n == len(units) - 1
-                ledger.record_unit(self.conn, unit, None, rows, time.monotonic() - t0,
-                                   clock_hour=0 if last else None, state=self._state())
-            written += sum(rows.values())
-            report(Progress("initial", n + 1, len(units), None, written, 0, time.monotonic() - started))
+        claims.ensure(self.conn)
+        started, written, finished = time.monotonic(), 0, len(done)
+
+        def count(rows: int) -> None:
+            nonlocal written, finished
+            written, finished = written + rows, finished + 1
+            report(Progress("initial", finished, len(units), None, written, 0, time.monotonic() - started))
+
+        workers = parallel.Workers(self.dsn, self._inserts, self._clock(0), count)
+        for stream, group in itertools.groupby(units, key=lambda u: u[1]):
+            serial, published = self._initial_split(stream, list(group))
+            for unit in serial:
+                if unit[0] not in done:
+                    count(self._initial_unit(*unit, last=unit == units[-1]))
+            todo = [u for u in published if u[0] not in done]
+            if todo:
+                claims.publish(self.conn, todo, self._widths())
+                workers.run(self.conn, jobs, lambda conn: claims.pending(conn) > 0)
+
+    def _initial_split(self, stream: str | None, group: list[Unit]) -> tuple[list[Unit], list[Unit]]:
+        """The units of `stream` run one by one here, and those any worker may write."""
+        width = self.profile.widths.get(stream) if stream else None
+        if stream is None or stream == self.model.size_knob:
+            return group, []
+        calibrated = CALIBRATION_CHUNKS if width is not None and width.bytes_per_row else 0
+        return group[:calibrated], group[calibrated:]
+
+    def _initial_unit(self, unit: str, stream: str | None, first: int, stop: int, *, last: bool) -> int:
+        """One unit of the initial load, here and now; the rows it wrote."""
+        t0 = time.monotonic()
+        with self._unit():
+            self._set_clock(0)
+            if unit == "initial/reference":
+                rows = pipeline.write(self.conn, pipeline.prefetched(self.model.reference_batches()))
+            elif stream is None:
+                rows = pipeline.write(self.conn, pipeline.prefetched(
+                    Statement(op.sql, op.params, self._clock(op.hour), name=op.name, rows=op.rows)
+                    for op in self.model.history_operations()))
+            else:
+                rows = {stream: stop - first}
+                self._initial_chunk(stream, first, stop)
+            ledger.record_unit(self.conn, unit, None, rows, time.monotonic() - t0,
+                               clock_hour=0 if last else None, state=self._state())
+        return sum(rows.values())
 
     def _initial_chunk(self, stream: str, first: int, stop: int) -> None:
         width = self.profile.widths.get(stream)
@@ -190,95 +232,133 @@ class Run:
             median = self.size.knob_median(int(self.schedule.size(np.array([0]))[0]),
                                            measure.database_size(self.conn), 0.0, total - first,
                                            width.preview_max if width else 0)
-            self.model.insert_batch(stream, first, stop, self._widths(median)).write(self.conn)
+            pipeline.write(self.conn, pipeline.prefetched(self._inserts(stream, first, stop, self._widths(median))))
             return
         before = measure.relation_size(self.conn, stream)
-        self.model.insert_batch(stream, first, stop, self._widths()).write(self.conn)
+        pipeline.write(self.conn, pipeline.prefetched(self._inserts(stream, first, stop, self._widths())))
         if width is not None and width.bytes_per_row:
             after = measure.relation_size(self.conn, stream)
             self.size.calibrate(stream, width.bytes_per_row, first, before, stop, after,
                                 self.schedule.initial(stream))
+
+    def join(self, jobs: int, report: Callable[[Progress], None]) -> None:
+        """Join the run holding the writer lock: write the units it publishes until its initial load is done."""
+        claims.ensure(self.conn)
+        started, units, written = time.monotonic(), 0, 0
+
+        def count(rows: int) -> None:
+            nonlocal units, written
+            units, written = units + 1, written + rows
+            report(Progress("joined", units, units, None, written, 0, time.monotonic() - started))
+
+        def leader_loading(conn: psycopg.Connection) -> bool:
+            return ledger.lock_holder(conn) is not None and \
+                conn.execute("SELECT clock_hour IS NULL FROM growth_sim.run").fetchone()[0]
+
+        parallel.Workers(self.dsn, self._inserts, self._clock(0), count).run(self.conn, jobs, leader_loading)
 
     # -- simulated hours -----------------------------------------------------------------------------------
     def run_hours(self, target: int, report: Callable[[Progress], None]) -> None:
         start = self.run_clock()
         started, written, written_bytes = time.monotonic(), 0, 0
         size_now = measure.database_size(self.conn)
-        for plan in self.schedule.hours(start, target):
-            planned_growth = float(plan.size - self.schedule.size(np.array([plan.hour]))[0])
-            counts, size_after = self.run_unit(plan, f"hour/{plan.hour:05d}", plan.hour + 1, planned_growth,
-                                               size_now)
-            written += sum(counts.values())
-            written_bytes += size_after - size_now
-            size_now = size_after
-            hour = plan.hour + 1
-            if hour % self.profile.vacuum_check_hours == 0 or hour == target:
-                size_now = self.check(hour, target)
-            report(Progress("hours", hour - start, target - start, hour, written, written_bytes,
-                            time.monotonic() - started))
 
-    def run_unit(self, plan: HourPlan, unit: str, end: float, planned_growth: float,
-                 size_now: int) -> tuple[dict[str, int], int]:
+        def every_hour(take: Callable[[], Widths]) -> Iterator[Step | object]:
+            for plan in self.schedule.hours(start, target):
+                yield from self._plan_steps(plan, plan.hour + 1, take)
+                yield pipeline.END
+
+        with pipeline.Prefetch(every_hour) as ahead:
+            for plan in self.schedule.hours(start, target):
+                planned_growth = float(plan.size - self.schedule.size(np.array([plan.hour]))[0])
+                counts, size_after = self.run_unit(plan, f"hour/{plan.hour:05d}", plan.hour + 1, planned_growth,
+                                                   size_now, ahead)
+                written += sum(counts.values())
+                written_bytes += size_after - size_now
+                size_now = size_after
+                hour = plan.hour + 1
+                if hour % self.profile.vacuum_check_hours == 0 or hour == target:
+                    size_now = self.check(hour, target, size_after)
+                report(Progress("hours", hour - start, target - start, hour, written, written_bytes,
+                                time.monotonic() - started))
+
+    def run_unit(self, plan: HourPlan, unit: str, end: float, planned_growth: float, size_now: int,
+                 ahead: pipeline.Prefetch | None = None) -> tuple[dict[str, int], int]:
         """Write `plan` (an hour, or a slice of one ending at simulated hour `end`) with its ledger row.
 
         Statements run with the simulated clock at their slice's end, never past `end`. Returns the unit's
-        counts and the database size measured after it; the ledger's clock moves to ``floor(end)``.
+        counts and the database size measured after it; the ledger's clock moves to ``floor(end)``. With
+        `ahead` (producing `_plan_steps` of successive plans), the rows were generated while earlier units ran.
         """
         t0 = time.monotonic()
         knob = self.model.size_knob
         width = self.profile.widths.get(knob)
         median = self.size.knob_median(plan.size, size_now, planned_growth, plan.count.get(knob, 0),
                                        width.preview_max if width else 0)
+        widths = self._widths(median)
+        if ahead is None:
+            steps = pipeline.prefetched(self._plan_steps(plan, end, lambda: widths))
+        else:
+            ahead.give(widths)
+            steps = ahead.unit()
         with self._unit():
             self._set_clock(end)
-            for stream in self.model.insert_order:
-                if plan.count.get(stream):
-                    first = plan.start[stream]
-                    self.model.insert_batch(stream, first, first + plan.count[stream],
-                                            self._widths(median)).write(self.conn)
-            for op in self.model.hour_operations(plan):
-                self._set_clock(min(op.hour, end))
-                self.conn.execute(op.sql, op.params)
+            pipeline.write(self.conn, steps)
             size_after = measure.database_size(self.conn)
-            knob_bytes = preview_mean(median) * plan.count.get(knob, 0)
-            self.size.observe(planned_growth, size_after - size_now, knob_bytes)
+            self.size.observe(planned_growth, size_after - size_now, preview_mean(median) * plan.count.get(knob, 0))
             counts = {k: v for k, v in plan.count.items() if v}
             ledger.record_unit(self.conn, unit, plan.hour, counts, time.monotonic() - t0,
                                clock_hour=math.floor(end), state=self._state())
         return counts, size_after
 
+    def _plan_steps(self, plan: HourPlan, end: float, widths: Callable[[], Widths]) -> Iterator[Step]:
+        """A unit's inserts (parents first), then its updates and deletes at their simulated times (<= `end`).
+
+        Only the size knob's rows need `widths()` (it waits for the size measured after the previous unit, and
+        is called exactly once per unit); the rest is generated without waiting.
+        """
+        knob_widths = None
+        for stream in self.model.insert_order:
+            if plan.count.get(stream):
+                if knob_widths is None and stream == self.model.size_knob:
+                    knob_widths = widths()
+                first = plan.start[stream]
+                yield from self._inserts(stream, first, first + plan.count[stream], knob_widths or self._widths())
+        for op in self.model.hour_operations(plan):
+            yield Statement(op.sql, op.params, self._clock(min(op.hour, end)))
+        if knob_widths is None:
+            widths()
+
     def run_clock(self) -> int:
         clock = self.conn.execute("SELECT clock_hour FROM growth_sim.run").fetchone()[0]
         return int(clock or 0)
 
-    def check(self, hour: int, target: int) -> int:
-        """Measure sizes and bloat, emulate VACUUM, record the measurement; returns the database size."""
-        tables = sorted(self.model.tables)
-        sizes = measure.table_sizes(self.conn, tables)
-        vacuumed = []
-        for table in sorted(self.profile.bloat):
-            b = measure.bloat(self.conn, table)
-            sizes[table].update(b)
-            if wants_vacuum(self.profile, table, b["bloat_percent"], hour, target):
-                vacuumed.append(table)
-        for table in vacuumed:
-            self.vacuum(table)
-            sizes[table]["vacuumed"] = True
-        db_size = measure.database_size(self.conn)
-        with self.conn.transaction():
-            ledger.record_measurement(self.conn, hour, db_size, int(self.schedule.size(np.array([hour]))[0]),
-                                      sizes)
+    def check(self, hour: int, target: int, db_size: int | None = None) -> int:
+        """Measure sizes and bloat, emulate VACUUM, record the measurement; returns the database size.
+
+        `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed.
+        """
+        bloated = sorted(self.profile.bloat)
+        sizes = measure.table_sizes(self.conn, sorted(self.model.tables), bloated)
+        for table in bloated:
+            if wants_vacuum(self.profile, table, sizes[table]["bloat_percent"], hour, target):
+                self.vacuum(table)
+                sizes[table]["vacuumed"] = True
+                db_size = None
+        if db_size is None:
+            db_size = measure.database_size(self.conn)
+        ledger.record_measurement(self.conn, hour, db_size, int(self.schedule.size(np.array([hour]))[0]), sizes)
         return db_size
 
     def vacuum(self, table: str) -> None:
         self.conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
 
-    def grow(self, target_hour: int, report: Callable[[Progress], None]) -> None:
-        """Take the writer lock and run every unit still to do up to `target_hour`."""
+    def grow(self, target_hour: int, report: Callable[[Progress], None], jobs: int = 1) -> None:
+        """Take the writer lock and run every unit still to do up to `target_hour` (initial chunks on `jobs`)."""
         ledger.acquire_lock(self.conn)
         self.autovacuum(False)
         if self.run.clock_hour is None:
-            self.load_initial(report)
+            self.load_initial(report, jobs)
             self.check(0, target_hour)
         self.run_hours(target_hour, report)
 
@@ -309,11 +389,13 @@ def _profile_of(run: ledger.Run) -> Profile:
 
 
 def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p: None,
-            retry_delays: Sequence[float] = RECONNECT_DELAYS) -> AdvanceResult:
+            retry_delays: Sequence[float] = RECONNECT_DELAYS, jobs: int | None = None) -> AdvanceResult:
     """Grow the database to `target` (``initial``, ``week-N``, ``+3d``, an ISO time).
 
     A lost connection (server restart, network) is retried after each of `retry_delays` seconds, resuming
-    from the ledger; other server errors stop the run with the unit in progress rolled back.
+    from the ledger; other server errors stop the run with the unit in progress rolled back. With `jobs`, the
+    initial load's independent chunks are written on that many connections, and if another run already holds
+    the writer lock this one joins it (writes the chunks it publishes, then summarises) instead of refusing.
     """
     run = Run(dsn)
     try:
@@ -324,10 +406,13 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
         target_hour = run.schedule.resolve_target(target, start or 0)
         since = run.conn.execute("SELECT clock_timestamp()").fetchone()[0]
         started = time.monotonic()
+        if jobs is not None and not ledger.try_lock(run.conn):
+            run.join(jobs, report)
+            return run.summary(start, since, time.monotonic() - started)
         delays = iter(retry_delays)
         while True:
             try:
-                run.grow(target_hour, report)
+                run.grow(target_hour, report, jobs or 1)
                 return run.summary(start, since, time.monotonic() - started)
             except psycopg.OperationalError as exc:
                 if not run.conn.closed and not run.conn.broken:

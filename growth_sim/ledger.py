@@ -102,8 +102,16 @@ def done_units(conn: psycopg.Connection, prefix: str) -> set[str]:
 
 
 def record_unit(conn: psycopg.Connection, unit: str, hour: int | None, rows: dict[str, int], seconds: float,
-                *, clock_hour: int | None = None, state: dict[str, Any] | None = None) -> None:
-    """Record a finished unit (inside the unit's transaction) and move the clock/state with it."""
+                *, clock_hour: int | None = None, state: dict[str, Any] | None = None,
+                worker: str | None = None) -> None:
+    """Record a finished unit (inside the unit's transaction) and move the clock/state with it.
+
+    A claimed unit names its `worker` and leaves the run row alone, so that parallel units never wait on it.
+    """
+    if worker is not None:
+        conn.execute("INSERT INTO growth_sim.units (unit, hour, rows, seconds, worker) VALUES (%s, %s, %s, %s, %s)",
+                     (unit, hour, Jsonb(rows), seconds, worker))
+        return
     conn.execute("INSERT INTO growth_sim.units (unit, hour, rows, seconds) VALUES (%s, %s, %s, %s)",
                  (unit, hour, Jsonb(rows), seconds))
     sets, params = ["updated_at = now()"], []
@@ -140,17 +148,28 @@ def measurements(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return [{"hour": h, "db_size": s, "planned_size": p, "tables": t} for h, s, p, t in rows]
 
 
+def try_lock(conn: psycopg.Connection) -> bool:
+    """Take the database's writer lock for this session if it is free."""
+    return conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,)).fetchone()[0]
+
+
 def acquire_lock(conn: psycopg.Connection) -> None:
     """Hold the database's writer lock for this session, or refuse clearly."""
-    if conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,)).fetchone()[0]:
+    if try_lock(conn):
         return
-    holder = conn.execute(
+    holder = lock_holder(conn)
+    who = f" (server pid {holder[0]}, {holder[1] or 'unnamed'}, since {holder[2]:%Y-%m-%d %H:%M:%S})" \
+        if holder else ""
+    raise DatabaseError(f"another growth-sim run is writing to this database{who}; wait for it or stop it, "
+                        "or join it with --jobs N")
+
+
+def lock_holder(conn: psycopg.Connection) -> tuple | None:
+    """(server pid, application name, backend start) of the session holding the writer lock, if any."""
+    return conn.execute(
         "SELECT a.pid, a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
         " WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted AND l.database ="
         " (SELECT oid FROM pg_database WHERE datname = current_database())", (_LOCK_KEY,)).fetchone()
-    who = f" (server pid {holder[0]}, {holder[1] or 'unnamed'}, since {holder[2]:%Y-%m-%d %H:%M:%S})" \
-        if holder else ""
-    raise DatabaseError(f"another growth-sim run is writing to this database{who}; wait for it or stop it")
 
 
 def to_json(run: Run) -> str:

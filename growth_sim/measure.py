@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from psycopg import pq, sql
 
 APPROX_ABOVE_PAGES = 131_072  # 1 GiB: larger heaps are measured with pgstattuple_approx
+# `bloat`'s readings (table_len, dead %, free %, approximate?) of a table in `table_sizes`' query, if wanted.
+_BLOAT_STATS = sql.SQL("""CASE WHEN c.relname <> ALL(%(bloated)s) THEN NULL
+    WHEN c.relpages > %(approx)s THEN (SELECT ARRAY[table_len, dead_tuple_percent, approx_free_percent, 1]
+                                       FROM pgstattuple_approx(c.oid))
+    ELSE (SELECT ARRAY[table_len, dead_tuple_percent, free_percent, 0] FROM pgstattuple(c.oid)) END""")
 
 
 def database_size(conn: psycopg.Connection) -> int:
@@ -32,23 +38,34 @@ def row_count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
 
 
-def table_sizes(conn: psycopg.Connection, tables: list[str]) -> dict[str, dict[str, int]]:
-    """Heap, index and TOAST bytes (and live/dead tuple statistics) of each table.
+def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """Heap, index and TOAST bytes (and live/dead tuple statistics) of each table, and the `bloat` readings of
+    those in `bloated`, in one statement.
 
     The session's own pending statistics are flushed first (outside a transaction), so that the tuple counts
     include the units it has just committed.
     """
     if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
         conn.execute("SELECT pg_stat_force_next_flush()")
+    stats = _BLOAT_STATS if bloated else sql.SQL("NULL::float8[]")  # pgstattuple may not be installed
     rows = conn.execute(
-        """SELECT c.relname, pg_relation_size(c.oid), pg_indexes_size(c.oid),
-                  coalesce(pg_total_relation_size(c.reltoastrelid), 0), pg_total_relation_size(c.oid),
-                  coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0)
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-           LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-           WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%s)""", (tables,)).fetchall()
-    return {name: {"heap": heap, "indexes": idx, "toast": toast, "total": total, "live": live, "dead": dead}
-            for name, heap, idx, toast, total, live, dead in rows}
+        sql.SQL("""SELECT relname, heap, idx, toast, rest + idx, live, dead, stats FROM (
+             SELECT c.relname, pg_relation_size(c.oid) AS heap, pg_indexes_size(c.oid) AS idx,
+                    coalesce(pg_total_relation_size(c.reltoastrelid), 0) AS toast, pg_table_size(c.oid) AS rest,
+                    coalesce(s.n_live_tup, 0) AS live, coalesce(s.n_dead_tup, 0) AS dead, {} AS stats
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+             WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%(tables)s)) m""").format(stats),
+        {"tables": tables, "bloated": list(bloated), "approx": APPROX_ABOVE_PAGES}).fetchall()
+    out: dict[str, dict[str, Any]] = {}
+    for name, heap, idx, toast, total, live, dead, stats in rows:
+        out[name] = {"heap": heap, "indexes": idx, "toast": toast, "total": total, "live": live, "dead": dead}
+        if stats is not None:
+            table_len, dead_pct, free_pct, approx = stats
+            out[name].update({"table_len": int(table_len), "dead_percent": round(dead_pct, 2),
+                              "free_percent": round(free_pct, 2), "bloat_percent": round(dead_pct + free_pct, 2),
+                              "method": "pgstattuple_approx" if approx else "pgstattuple"})
+    return out
 
 
 def bloat(conn: psycopg.Connection, table: str) -> dict[str, Any]:
@@ -65,3 +82,4 @@ def bloat(conn: psycopg.Connection, table: str) -> dict[str, Any]:
     table_len, dead, free = row
     return {"table_len": table_len, "dead_percent": round(dead, 2), "free_percent": round(free, 2),
             "bloat_percent": round(dead + free, 2), "method": method}
+

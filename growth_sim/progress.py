@@ -31,7 +31,8 @@ class ProgressBar:
         if p.phase != self._phase:
             if self._bar is not None:
                 self._bar.close()
-            label = "initial dataset" if p.phase == "initial" else "simulated hours"
+            label = {"initial": "initial dataset", "joined": "chunks written for the running advance"}.get(
+                p.phase, "simulated hours")
             self._bar = tqdm(total=p.total, desc=label, unit="unit" if p.phase == "initial" else "h",
                              dynamic_ncols=True, leave=True)
             self._phase = p.phase

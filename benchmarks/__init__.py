@@ -1,0 +1,1 @@
+"""Throughput of growth-sim against the raw-COPY limit and the baselines; memory and scaling."""

@@ -1,0 +1,108 @@
+"""What growth-sim is compared with besides the raw-COPY limit: a naive loader and `pgbench -i`."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from growth_sim.connect import connect
+
+BATCH = 1_000
+# Rows of a cycle in the proportions the initial dataset has them (500K issues, 2M comments, 3M activity).
+_CYCLE = (("issues", 1), ("comments", 4), ("activity_log", 6))
+
+_INSERT = {
+    "issues": "INSERT INTO issues (id, project_id, creator_id, assignee_id, number, title, description, status,"
+              " priority, metadata, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+    "comments": "INSERT INTO comments (id, issue_id, user_id, body, created_at, updated_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+    "activity_log": "INSERT INTO activity_log (id, organization_id, project_id, issue_id, user_id, action,"
+                    " entity_type, entity_id, changes, ip_address, user_agent, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+}
+
+
+@dataclass(frozen=True)
+class Throughput:
+    rows: int
+    seconds: float
+    input_bytes: int
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds
+
+
+def naive_load(dsn: str, seconds: float) -> Throughput:
+    """Insert issues, comments and activity rows the way a hand-written seeder does, for about `seconds`.
+
+    Every value is made by Faker for each row, and rows go in with `executemany` in batches of 1,000
+    (one transaction per batch), like the upstream TaskPilot seeder. Needs the reference tables loaded.
+    """
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(7)
+    rng = random.Random(7)
+    with connect(dsn) as conn:
+        projects = conn.execute("SELECT id, organization_id FROM projects").fetchall()
+        users = [r[0] for r in conn.execute("SELECT id FROM users").fetchall()]
+        number = conn.execute("SELECT coalesce(max(number), 0) + 1000000 FROM issues").fetchone()[0]
+        issues: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = []
+        rows = input_bytes = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for table, batches in _CYCLE:
+                for _ in range(batches):
+                    batch = []
+                    for _ in range(BATCH):
+                        if table == "issues":
+                            project, org = rng.choice(projects)
+                            issue = uuid.uuid4()
+                            issues.append((issue, project, org))
+                            number += 1
+                            when = fake.date_time_between("-1y", "now")
+                            batch.append((issue, project, rng.choice(users), rng.choice(users), number,
+                                          fake.sentence(nb_words=8), "\n\n".join(fake.paragraphs(nb=rng.randint(1, 5))),
+                                          rng.choice(("backlog", "todo", "in_progress", "done")),
+                                          rng.choice(("low", "medium", "high")),
+                                          json.dumps({"source": "web"}), when, when))
+                        elif table == "comments":
+                            issue, _, _ = rng.choice(issues)
+                            when = fake.date_time_between("-1y", "now")
+                            batch.append((uuid.uuid4(), issue, rng.choice(users), fake.paragraph(nb_sentences=5),
+                                          when, when))
+                        else:
+                            issue, project, org = rng.choice(issues)
+                            batch.append((uuid.uuid4(), org, project, issue, rng.choice(users), "updated", "issue",
+                                          issue, json.dumps({"field": "status", "note": fake.sentence()}),
+                                          fake.ipv4_private(), fake.user_agent(), fake.date_time_between("-1y", "now")))
+                    input_bytes += sum(len(str(v)) for row in batch for v in row)
+                    with conn.cursor() as cur:
+                        cur.executemany(_INSERT[table], batch)
+                    conn.commit()
+                    rows += len(batch)
+        return Throughput(rows, time.perf_counter() - started, input_bytes)
+
+
+def pgbench_init(bin_dir: Path, dsn: str, scale: int) -> tuple[float, int]:
+    """Run `pgbench -i -s scale` into the database of `dsn`; (seconds, on-disk bytes it added)."""
+    with connect(dsn, autocommit=True) as conn:
+        before = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        params = conn.info.get_parameters()
+        host, port, user, dbname = conn.info.host, conn.info.port, params.get("user", conn.info.user), conn.info.dbname
+    started = time.perf_counter()
+    proc = subprocess.run([str(bin_dir / "pgbench"), "-i", "-q", "-s", str(scale), "-h", host, "-p", str(port),
+                           "-U", user, dbname], capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"pgbench -i failed: {proc.stderr.strip().splitlines()[-1:]}")
+    with connect(dsn, autocommit=True) as conn:
+        after = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    return seconds, after - before
+

@@ -1,0 +1,174 @@
+"""The raw-COPY limit: what growth-sim sends to the server, recorded once and replayed with no generation cost.
+
+A recording run is an ordinary `advance` whose connection writes every COPY payload and every statement it
+sends to a tape file. Replaying the tape into a fresh database with the same schema performs exactly the same
+server work (the same COPY bytes, the same UPDATE/DELETE statements with the same parameters, the same VACUUMs,
+the same transactions), minus everything growth-sim computes or measures in between: row generation, size
+and bloat measurements, the ledger. The replay's time is the ceiling for the workload on that server.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import psycopg
+
+from growth_sim import executor
+from growth_sim.connect import connect
+
+# Statements the limit replays: the application's writes, the simulated clock its triggers read, the emulated
+# VACUUMs, the autovacuum switches and session settings. The ledger (schema growth_sim) and the measurements are
+# growth-sim's own.
+_REPLAYED = re.compile(r"^\s*(COPY|UPDATE|DELETE|INSERT|VACUUM|ALTER TABLE|SET|SELECT set_config)\b", re.IGNORECASE)
+_LEDGER = re.compile(r"\bgrowth_sim\.(run|units|measurements|claims)\b")
+_UNIT_END = re.compile(r"^\s*INSERT INTO growth_sim\.units\b")
+
+
+class _Recorder:
+    """Appends records to the tape: ("copy", statement, [chunks]), ("exec", statement, params), ("commit",)."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = path.open("wb")
+        self.pickler = pickle.Pickler(self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.bytes = 0
+        self.records = 0
+
+    def add(self, record: tuple) -> None:
+        self.pickler.dump(record)
+        self.pickler.clear_memo()
+        self.records += 1
+
+    def statement(self, conn: psycopg.Connection, query: Any, params: Any) -> None:
+        text = query if isinstance(query, str) else query.as_string(conn)
+        if _UNIT_END.match(text):
+            self.add(("commit",))
+        elif _REPLAYED.match(text) and not _LEDGER.search(text):
+            self.add(("exec", text, params))
+
+    def close(self) -> None:
+        self.add(("commit",))
+        self.file.close()
+
+
+class _TapCopy:
+    """A COPY whose written data also goes to the tape (as one record when the COPY ends)."""
+
+    def __init__(self, copy: psycopg.Copy, chunks: list[bytes]) -> None:
+        self._copy, self._chunks = copy, chunks
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._chunks.append(bytes(data))
+        self._copy.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._copy, name)
+
+
+def _tap_cursor(recorder: _Recorder) -> type[psycopg.Cursor]:
+    class TapCursor(psycopg.Cursor):
+        def execute(self, query, params=None, **kwargs):  # type: ignore[override]
+            recorder.statement(self.connection, query, params)
+            return super().execute(query, params, **kwargs)
+
+        @contextmanager
+        def copy(self, statement, params=None, **kwargs):  # type: ignore[override]
+            text = statement if isinstance(statement, str) else statement.as_string(self.connection)
+            chunks: list[bytes] = []
+            with super().copy(statement, params, **kwargs) as copy:
+                yield _TapCopy(copy, chunks)
+            recorder.add(("copy", text, chunks))
+            recorder.bytes += sum(map(len, chunks))
+
+    return TapCursor
+
+
+@dataclass(frozen=True)
+class Tape:
+    """A recorded workload: its file, the rows growth-sim wrote, the COPY payload bytes and records it holds."""
+
+    path: Path
+    rows: int
+    copy_bytes: int
+    records: int
+
+
+def record(dsn: str, target: str, path: Path) -> Tape:
+    """Run `advance(dsn, target)` in this process with every statement and COPY payload recorded to `path`."""
+    recorder = _Recorder(path)
+    cursor = _tap_cursor(recorder)
+
+    def tapped_connect(*args: Any, **kwargs: Any) -> psycopg.Connection:
+        conn = connect(*args, **kwargs)
+        conn.cursor_factory = cursor
+        return conn
+
+    try:
+        with mock.patch.object(executor, "connect", tapped_connect):
+            result = executor.advance(dsn, target)
+    finally:
+        recorder.close()
+    return Tape(path, result.rows_written, recorder.bytes, recorder.records)
+
+
+def _records(path: Path) -> Iterator[tuple]:
+    with path.open("rb") as fh:
+        unpickler = pickle.Unpickler(fh)
+        while True:
+            try:
+                yield unpickler.load()
+            except EOFError:
+                return
+
+
+def replay(dsn: str, tape: Tape) -> float:
+    """Perform the tape's server work on `dsn`; returns the seconds it took.
+
+    Each recorded unit is one transaction; consecutive statements go in pipeline mode, as growth-sim sends them.
+    """
+    with connect(dsn, autocommit=True) as conn:
+        started = time.perf_counter()
+        pending: list[tuple] = []
+        open_tx = False
+
+        def flush() -> None:
+            if pending:
+                with conn.pipeline():
+                    for _, statement, params in pending:
+                        conn.execute(statement, params)
+                pending.clear()
+
+        for record in _records(tape.path):
+            kind = record[0]
+            if kind == "commit":
+                flush()
+                if open_tx:
+                    conn.execute("COMMIT")
+                    open_tx = False
+                continue
+            statement = record[1]
+            if statement.lstrip().upper().startswith("VACUUM"):
+                flush()
+                conn.execute(statement)  # outside any transaction, as growth-sim runs it
+                continue
+            if not open_tx:
+                conn.execute("BEGIN")
+                open_tx = True
+            if kind == "copy":
+                flush()
+                with conn.cursor() as cur, cur.copy(statement) as copy:
+                    for chunk in record[2]:
+                        copy.write(chunk)
+            else:
+                pending.append(record)
+        flush()
+        if open_tx:
+            conn.execute("COMMIT")
+        return time.perf_counter() - started

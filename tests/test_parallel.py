@@ -1,0 +1,138 @@
+"""The write path and `--jobs`: sub-batches and prefetching change no byte; parallel and joined runs write the
+same data as one connection, each unit exactly once.
+
+Databases are grown by the real executor on the session's private cluster; the assertions query the server.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import psycopg
+import pytest
+from support import counts, growth_sim_command, module_database, query, scalar, with_source
+from test_engine import PROFILE, table_digests
+
+from growth_sim import claims, ledger, pipeline
+from growth_sim.executor import CALIBRATION_CHUNKS, Run, advance
+from growth_sim.install import initialise
+from growth_sim.models.taskpilot.model import TaskPilot
+from growth_sim.models.taskpilot.rows import Widths
+from growth_sim.profile import load_profile
+from growth_sim.schedule import Schedule
+
+SCALE, SEED = 0.01, 3
+
+
+def attachment_keys(dsn: str) -> str:
+    return scalar(dsn, "SELECT md5(array_agg((id, issue_id, user_id, created_at) ORDER BY id)::text) FROM attachments")
+
+
+@pytest.fixture(scope="module")
+def one_connection(pg_cluster) -> Iterator[str]:
+    """The initial dataset written on one connection: what every other way of writing it must equal."""
+    with module_database(pg_cluster, "parallel_reference") as dsn:
+        initialise(dsn, load_profile(PROFILE), SEED, SCALE)
+        advance(dsn, "initial")
+        yield dsn
+
+
+def assert_same_data(dsn: str, reference: str) -> None:
+    assert table_digests(dsn) == table_digests(reference)
+    assert attachment_keys(dsn) == attachment_keys(reference)
+    tables = [r[0] for r in query(reference, "SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'public'")]
+    assert counts(dsn, tables) == counts(reference, tables)
+    assert scalar(dsn, "SELECT count(*) FROM growth_sim.claims") == 0
+    units = "SELECT array_agg(unit ORDER BY unit) FROM growth_sim.units"
+    assert scalar(dsn, units) == scalar(reference, units)
+
+
+# -- the write path, without a server -----------------------------------------------------------------------
+def test_sub_batches_cut_without_changing_a_byte():
+    model = TaskPilot(Schedule(load_profile(PROFILE), SCALE), SEED)
+    widths = Widths({"comments": 1.3})
+    whole = model.insert_batch("comments", 100, 2100, widths)
+    parts = list(pipeline.sub_batches(lambda a, b: model.insert_batch("comments", a, b, widths), 100, 2100,
+                                      chunk_bytes=200_000))
+    assert len(parts) > 3
+    assert sum(p.rows for p in parts) == whole.rows == 2000
+    assert b"".join(p.data for p in parts) == whole.data
+
+
+def test_prefetch_hands_values_to_the_producer_and_raises_its_errors():
+    def produce(take):
+        for _unit in range(3):
+            factor = take()
+            yield from (np.arange(2) * factor).tolist()
+            yield pipeline.END
+        raise ValueError("generator failed")
+
+    with pipeline.Prefetch(produce, depth=1) as ahead:
+        seen = []
+        for factor in (1, 10, 100):
+            ahead.give(factor)
+            seen.append(list(ahead.unit()))
+        assert seen == [[0, 1], [0, 10], [0, 100]]
+        with pytest.raises(ValueError, match="generator failed"):
+            list(ahead.unit())
+
+
+# -- --jobs --------------------------------------------------------------------------------------------------
+def test_jobs_2_writes_the_same_data_as_one_connection(dsn_factory: Callable[[], str], one_connection: str):
+    dsn = dsn_factory()
+    initialise(dsn, load_profile(PROFILE), SEED, SCALE)
+    advance(dsn, "initial", jobs=2)
+    assert_same_data(dsn, one_connection)
+    workers = query(dsn, "SELECT DISTINCT split_part(worker, '/', 2) FROM growth_sim.units WHERE worker IS NOT NULL")
+    assert sorted(w for (w,) in workers) == ["0", "1"]  # both connections wrote units
+    # calibrated tables: the first chunks were measured one by one, the rest claimed by the workers
+    per_table = dict(query(dsn, "SELECT split_part(unit, '/', 2), count(*) FILTER (WHERE worker IS NULL)"
+                                " FROM growth_sim.units WHERE unit LIKE 'initial/%/%' GROUP BY 1"))
+    assert per_table["issues"] == per_table["comments"] == CALIBRATION_CHUNKS
+    assert per_table["issue_labels"] == 0
+    assert per_table["attachments"] == len([u for u in Run(dsn).initial_units() if u[1] == "attachments"])
+
+
+def test_a_second_process_joins_and_the_units_split_without_overlap(dsn_factory: Callable[[], str],
+                                                                    cli_env: dict[str, str], one_connection: str):
+    dsn = dsn_factory()
+    initialise(dsn, load_profile(PROFILE), SEED, SCALE)
+    command = [*growth_sim_command(), "advance", "--to", "initial", "--dsn", dsn, "-q", "--jobs", "1"]
+    # Started together: one takes the writer lock and leads, the other joins it.
+    procs = [subprocess.Popen(command, env=with_source(cli_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = [proc.communicate(timeout=300) for proc in procs]
+    for proc, (_, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+
+    assert_same_data(dsn, one_connection)
+    by_process = dict(query(dsn, "SELECT split_part(worker, '/', 1), count(*) FROM growth_sim.units"
+                                 " WHERE worker IS NOT NULL GROUP BY 1"))
+    assert len(by_process) == 2, by_process  # both processes wrote claimed units
+    assert scalar(dsn, "SELECT count(*) FROM growth_sim.units") == len(Run(dsn).initial_units())
+
+
+def test_a_claim_is_taken_once_and_freed_when_its_worker_rolls_back(fresh_db: str):
+    initialise(fresh_db, load_profile(PROFILE), SEED, SCALE)
+    with psycopg.connect(fresh_db, autocommit=True) as a, psycopg.connect(fresh_db, autocommit=True) as b, \
+            psycopg.connect(fresh_db, autocommit=True) as observer:
+        claims.ensure(a)
+        published = {"initial/issues/00007": (70, 80), "initial/issues/00008": (80, 90)}
+        claims.publish(a, [(u, "issues", *r) for u, r in published.items()], Widths({"issues": 0.5}))
+        with a.transaction():
+            first = claims.claim(a)
+            with b.transaction():
+                second = claims.claim(b)
+                assert {first.unit, second.unit} == set(published)
+                assert (second.first, second.stop) == published[second.unit]
+                assert first.widths == Widths({"issues": 0.5})
+                assert claims.claim(b) is None  # the other one is held by a
+                assert claims.pending(observer) == 2  # taken, not yet written
+                raise psycopg.Rollback()  # b's worker dies: its unit rolls back
+            ledger.record_unit(a, first.unit, None, {"issues": 10}, 0.0, worker="a")
+        assert claims.pending(observer) == 1
+        with b.transaction():
+            assert claims.claim(b).unit == second.unit  # free again for the next worker

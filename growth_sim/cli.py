@@ -204,11 +204,11 @@ def plan_command(
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, force: bool, as_json: bool) -> None:
     """Create the database (if missing), the application schema and the growth-sim ledger."""
-    from .install import initialise
+    from .install import check_seed_scale, initialise
     from .profile import load_profile
 
     profile = load_profile(profile_name)
-    _check_seed_scale(seed, scale)
+    check_seed_scale(seed, scale)
     target = resolve_dsn(dsn)
     result = initialise(target.dsn, profile, seed, scale, force=force)
     if as_json:
@@ -448,11 +448,11 @@ def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float 
              target: str | None = None) -> None:
     """Initialise a new database; an initialised one keeps its settings (flags given must match them)."""
     from . import ledger
-    from .install import initialise
+    from .install import check_seed_scale, initialise
     from .profile import load_profile
     from .schedule import Schedule
 
-    _check_seed_scale(seed, scale)
+    check_seed_scale(seed, scale)
     if ensure_database(dsn):
         existing = None
     else:
@@ -465,13 +465,6 @@ def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float 
     if existing is None and target is not None:
         Schedule(profile, scale).resolve_target(target, 0)  # a bad target creates nothing
     initialise(dsn, profile, seed if seed is not None else (existing.seed if existing else 1), scale)
-
-
-def _check_seed_scale(seed: int | None, scale: float | None) -> None:
-    if scale is not None and not (0 < scale <= 1000):
-        raise GrowthSimError(f"--scale must be a number above 0 and at most 1000, got {scale}")
-    if seed is not None and not (0 <= seed < 2**63):
-        raise GrowthSimError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
 
 
 # -- inspecting a grown database: report, reads, findings ---------------------------------------------------

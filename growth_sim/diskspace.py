@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 from . import ledger, measure
 from .connect import connect
 from .errors import GrowthSimError
-from .executor import _profile_of
+from .profile import load_recorded_profile
 from .schedule import Schedule
 from .units import format_size
 
@@ -66,7 +66,7 @@ def planned_space(dsn: str, target: str, *, free: int | None = None) -> SpaceChe
     """The planned growth from the database's current size to `target`, and the free bytes where it goes."""
     with connect(dsn, autocommit=True) as conn:
         run = ledger.load(conn)
-        schedule = Schedule(_profile_of(run), run.scale)
+        schedule = Schedule(load_recorded_profile(run.profile, run.profile_hash), run.scale)
         hour = schedule.resolve_target(target, run.clock_hour or 0)
         growth = int(schedule.size(np.array([hour]))[0]) - measure.database_size(conn)
         data_dir = server_data_dir(conn, dsn)

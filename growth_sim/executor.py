@@ -28,7 +28,7 @@ from .errors import DatabaseError, GrowthSimError
 from .models import model_module
 from .models.taskpilot.rows import Widths
 from .pipeline import Statement, Step
-from .profile import Profile, load_profile
+from .profile import load_recorded_profile
 from .schedule import HourPlan, Schedule
 
 INITIAL_CHUNK_ROWS = 20_000
@@ -82,7 +82,7 @@ class Run:
         self.conn = connect(dsn, autocommit=True)  # units are explicit transactions
         self.conn.execute("SET application_name = 'growth-sim'")
         self.run = ledger.load(self.conn)
-        self.profile = _profile_of(self.run)
+        self.profile = load_recorded_profile(self.run.profile, self.run.profile_hash)
         self.use_schedule(Schedule(self.profile, self.run.scale))
         self.size = SizeController.from_state(self.run.state, nominal_median(self.profile, self.model.size_knob))
         # A unit's rows and its ledger row commit together, so a commit lost in a server crash loses both and
@@ -366,26 +366,15 @@ class Run:
         """What the units committed since `since` (server time) did, and where the database stands."""
         hour = self.run_clock()
         units, rows = ledger.work_since(self.conn, since)
-        tables = measure.table_sizes(self.conn, sorted(self.model.tables))
+        tables = measure.table_sizes(self.conn, sorted(self.model.tables), sorted(self.profile.bloat))
         for table, info in tables.items():
             info["rows"] = self.conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
                                              ).fetchone()[0]
             if table in self.schedule.streams:
                 info["planned_rows"] = self.schedule.rows(table, hour)
-        for table in self.profile.bloat:
-            tables[table].update(measure.bloat(self.conn, table))
         db_size = measure.database_size(self.conn)
         return AdvanceResult(start, hour, units, rows, seconds, db_size,
                              int(self.schedule.size(np.array([hour]))[0]), tables)
-
-
-def _profile_of(run: ledger.Run) -> Profile:
-    profile = load_profile(run.profile)
-    if profile.content_hash != run.profile_hash:
-        raise DatabaseError(
-            f"profile {run.profile!r} ({profile.path}) changed since this database was initialised; "
-            "restore it, or start a new database with `growth-sim init --force`")
-    return profile
 
 
 def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p: None,

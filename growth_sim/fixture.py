@@ -35,7 +35,7 @@ from . import __version__, ledger
 from .connect import connect, describe, ensure_database
 from .errors import DatabaseError, GrowthSimError
 from .executor import Interrupted, Progress, advance
-from .install import EXTENSIONS, drop_everything, foreign_tables, initialise, profile_reference
+from .install import EXTENSIONS, check_seed_scale, drop_everything, foreign_tables, initialise, profile_reference
 from .models import model_module
 from .profile import Profile, load_profile
 from .resources import data_dir
@@ -63,10 +63,7 @@ class FixtureSpec:
     @classmethod
     def of(cls, profile: str | Profile, target: str, scale: float, seed: int) -> FixtureSpec:
         """A spec from a profile name or path; bad targets, scales and seeds are refused here."""
-        if not (0 < scale <= 1000):
-            raise GrowthSimError(f"--scale must be a number above 0 and at most 1000, got {scale}")
-        if not (0 <= seed < 2**63):
-            raise GrowthSimError(f"--seed must be between 0 and 2**63 - 1, got {seed}")
+        check_seed_scale(seed, scale)
         spec = cls(profile if isinstance(profile, Profile) else load_profile(profile), target, scale, seed)
         Schedule(spec.profile, scale).resolve_target(target, 0)  # refuses a bad target before any work
         return spec

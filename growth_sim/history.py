@@ -14,7 +14,7 @@ import numpy as np
 
 from . import ledger, measure
 from .connect import connect
-from .executor import _profile_of
+from .profile import load_recorded_profile
 from .schedule import Schedule, scaled
 
 
@@ -119,7 +119,7 @@ def load_history(dsn: str) -> History:
 
 def build_history(run: ledger.Run, rows: list[dict[str, Any]]) -> History:
     """A history from the run row and the ledger's measurement rows."""
-    profile = _profile_of(run)
+    profile = load_recorded_profile(run.profile, run.profile_hash)
     schedule = Schedule(profile, run.scale)
     hours = np.array([r["hour"] for r in rows], dtype=np.int64)
     planned = {t: [schedule.rows(t, int(h)) for h in hours] for t in schedule.streams

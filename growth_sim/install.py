@@ -9,7 +9,7 @@ from psycopg import sql
 
 from . import __version__, ledger
 from .connect import connect, describe, ensure_database
-from .errors import DatabaseError
+from .errors import DatabaseError, GrowthSimError
 from .models import model_module
 from .profile import Profile, profile_path
 
@@ -102,3 +102,11 @@ def drop_everything(conn: psycopg.Connection) -> None:
         conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
+
+
+def check_seed_scale(seed: int | None, scale: float | None) -> None:
+    """Refuse a seed or scale `initialise` cannot take (None: not given)."""
+    if scale is not None and not (0 < scale <= 1000):
+        raise GrowthSimError(f"--scale must be a number above 0 and at most 1000, got {scale}")
+    if seed is not None and not (0 <= seed < 2**63):
+        raise GrowthSimError(f"--seed must be between 0 and 2**63 - 1, got {seed}")

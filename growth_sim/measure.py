@@ -70,16 +70,5 @@ def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[s
 
 def bloat(conn: psycopg.Connection, table: str) -> dict[str, Any]:
     """Dead tuples + free space as a percentage of the heap, from pgstattuple (approximate when huge)."""
-    pages = conn.execute("SELECT relpages FROM pg_class WHERE oid = %s::regclass", (table,)).fetchone()[0]
-    if pages > APPROX_ABOVE_PAGES:
-        row = conn.execute("SELECT table_len, dead_tuple_percent, approx_free_percent FROM "
-                           "pgstattuple_approx(%s::regclass)", (table,)).fetchone()
-        method = "pgstattuple_approx"
-    else:
-        row = conn.execute("SELECT table_len, dead_tuple_percent, free_percent FROM pgstattuple(%s::regclass)",
-                           (table,)).fetchone()
-        method = "pgstattuple"
-    table_len, dead, free = row
-    return {"table_len": table_len, "dead_percent": round(dead, 2), "free_percent": round(free, 2),
-            "bloat_percent": round(dead + free, 2), "method": method}
-
+    info = table_sizes(conn, [table], [table])[table]
+    return {key: info[key] for key in ("table_len", "dead_percent", "free_percent", "bloat_percent", "method")}

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ProfileError
+from .errors import DatabaseError, ProfileError
 from .resources import data_dir
 from .units import parse_duration, parse_rate, parse_size
 
@@ -526,3 +526,13 @@ class _Reader:
                 raise self.fail(key, "needs 0 <= low <= target <= high <= 100")
             result[name] = BloatTarget(low, high, target)
         return result
+
+
+def load_recorded_profile(name: str, content_hash: str) -> Profile:
+    """The profile a database was initialised with (its ledger's name and hash); refused if it changed since."""
+    profile = load_profile(name)
+    if profile.content_hash != content_hash:
+        raise DatabaseError(
+            f"profile {name!r} ({profile.path}) changed since this database was initialised; "
+            "restore it, or start a new database with `growth-sim init --force`")
+    return profile

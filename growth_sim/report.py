@@ -81,7 +81,7 @@ def _tables(conn: psycopg.Connection, schedule: Schedule | None, hour: int | Non
            LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
            WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY c.relname""", (APP_SCHEMA,)).fetchall()
     names = [r[0] for r in rows]
-    sizes = measure.table_sizes(conn, names)
+    sizes = measure.table_sizes(conn, names, names if with_bloat else ())
     out: dict[str, dict[str, Any]] = {}
     for (name, pages, reltuples, live, dead, vac, autovac, analyze, autoanalyze, vacs, autovacs) in rows:
         exact = pages <= measure.APPROX_ABOVE_PAGES
@@ -98,7 +98,7 @@ def _tables(conn: psycopg.Connection, schedule: Schedule | None, hour: int | Non
             "vacuum_count": vacs, "autovacuum_count": autovacs,
         }
         if with_bloat:
-            b = measure.bloat(conn, name)
+            b = sizes[name]
             entry.update(bloat_percent=b["bloat_percent"], dead_tuple_percent=b["dead_percent"],
                          free_percent=b["free_percent"], bloat_method=b["method"])
         out[name] = entry

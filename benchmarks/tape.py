@@ -27,7 +27,8 @@ from growth_sim.connect import connect
 # Statements the limit replays: the application's writes, the simulated clock its triggers read, the emulated
 # VACUUMs, the autovacuum switches and session settings. The ledger (schema growth_sim) and the measurements are
 # growth-sim's own.
-_REPLAYED = re.compile(r"^\s*(COPY|UPDATE|DELETE|INSERT|VACUUM|ALTER TABLE|SET|SELECT set_config)\b", re.IGNORECASE)
+_REPLAYED = re.compile(r"^\s*(COPY|WITH|UPDATE|DELETE|INSERT|VACUUM|ALTER TABLE|SET|SELECT set_config)\b",
+                       re.IGNORECASE)
 _LEDGER = re.compile(r"\bgrowth_sim\.(run|units|measurements|claims)\b")
 _UNIT_END = re.compile(r"^\s*INSERT INTO growth_sim\.units\b")
 

@@ -7,24 +7,32 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), dtype=np.uint16)  # byte -> 2 hex digits
+_VARIANT = np.uint64(0x8000000000000000)
 _UUID_SLOTS = np.r_[0:8, 9:13, 14:18, 19:23, 24:36]
 
 
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+
 def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser, vectorised over uint64."""
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * _M1
-        x = (x ^ (x >> np.uint64(27))) * _M2
-        return x ^ (x >> np.uint64(31))
+    """splitmix64 finaliser, in place over a 1-d uint64 array (array arithmetic wraps without warnings)."""
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return x
 
 
+@lru_cache(maxsize=4096)
 def key(seed: int, *names: str) -> np.uint64:
     """A 64-bit key for a named stream of values under a seed."""
     digest = hashlib.blake2b(repr((seed, names)).encode(), digest_size=8).digest()
@@ -33,8 +41,11 @@ def key(seed: int, *names: str) -> np.uint64:
 
 def bits(k: np.uint64, ordinals: np.ndarray) -> np.ndarray:
     """64 random bits per ordinal."""
-    with np.errstate(over="ignore"):
-        return _mix(np.asarray(ordinals).astype(np.uint64) * _GOLDEN + k)
+    ordinals = np.asarray(ordinals)
+    x = ordinals.astype(np.uint64).reshape(-1)  # a copy, mixed in place
+    x *= _GOLDEN
+    x += k
+    return _mix(x).reshape(ordinals.shape)
 
 
 class Stream:
@@ -75,18 +86,14 @@ class Stream:
 def uuid_strings(seed: int, table: str, ordinals: np.ndarray) -> list[str]:
     """The primary key of rows `ordinals` of `table` under `seed`, as canonical UUID text."""
     ordinals = np.asarray(ordinals)
-    hi = bits(key(seed, table, "id.hi"), ordinals)
-    lo = bits(key(seed, table, "id.lo"), ordinals)
-    hi = (hi & np.uint64(0xFFFFFFFFFFFF0FFF)) | np.uint64(0x4000)
-    lo = (lo & np.uint64(0x3FFFFFFFFFFFFFFF)) | np.uint64(0x8000000000000000)
-    raw = np.empty((len(ordinals), 2), dtype=">u8")
-    raw[:, 0], raw[:, 1] = hi, lo
-    octets = raw.view(np.uint8).reshape(-1, 16)
-    hexed = np.empty((len(ordinals), 32), dtype=np.uint8)
-    hexed[:, 0::2], hexed[:, 1::2] = _HEX[octets >> 4], _HEX[octets & 15]
-    out = np.full((len(ordinals), 36), ord("-"), dtype=np.uint8)
-    out[:, _UUID_SLOTS] = hexed
-    return out.view("S36").ravel().astype("U36").tolist()
+    n = len(ordinals)
+    raw = np.empty((n, 2), dtype=">u8")
+    raw[:, 0] = (bits(key(seed, table, "id.hi"), ordinals) & np.uint64(0xFFFFFFFFFFFF0FFF)) | np.uint64(0x4000)
+    raw[:, 1] = (bits(key(seed, table, "id.lo"), ordinals) & np.uint64(0x3FFFFFFFFFFFFFFF)) | _VARIANT
+    out = np.full((n, 37), ord("-"), dtype=np.uint8)  # 36 characters and a newline per UUID
+    out[:, _UUID_SLOTS] = _HEX_PAIRS[raw.view(np.uint8).reshape(n, 16)].view(np.uint8)
+    out[:, 36] = ord("\n")
+    return out.tobytes().decode("ascii").split("\n")[:-1]
 
 
 def timestamps(start: datetime, hours: np.ndarray) -> list[str]:

@@ -59,6 +59,14 @@ def scalar(dsn: str, statement: str, params: tuple | None = None):
     return query(dsn, statement, params)[0][0]
 
 
+def table_digests(dsn: str) -> dict[str, str]:
+    """Each application table's rows, digested in a fixed order."""
+    with psycopg.connect(dsn) as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        return {t: conn.execute(sql.SQL("SELECT md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), ''))"
+                                        " FROM {} x").format(sql.Identifier(t))).fetchone()[0] for t in tables}
+
+
 def counts(dsn: str, tables: Iterable[str]) -> dict[str, int]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         return {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]

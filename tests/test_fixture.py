@@ -18,7 +18,7 @@ import psycopg
 import psycopg.conninfo
 import pytest
 from psycopg import sql
-from support import assert_user_error, counts, run_cli, with_source
+from support import assert_user_error, counts, run_cli, table_digests, with_source
 
 from growth_sim import executor
 from growth_sim.cluster import Cluster
@@ -54,14 +54,6 @@ def builds(tmp_path_factory: pytest.TempPathFactory, pg_cluster: Cluster, module
 
 def manifest(path: Path) -> dict:
     return json.loads(manifest_path(path).read_text())
-
-
-def table_digests(dsn: str) -> dict[str, str]:
-    """Each application table's rows, digested in primary-key order."""
-    with psycopg.connect(dsn) as conn:
-        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-        return {t: conn.execute(sql.SQL("SELECT md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), ''))"
-                                        " FROM {} x").format(sql.Identifier(t))).fetchone()[0] for t in tables}
 
 
 def load(env: dict[str, str], path: Path, dsn: str, *options: str) -> subprocess.CompletedProcess[str]:

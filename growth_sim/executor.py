@@ -339,7 +339,7 @@ class Run:
         `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed.
         """
         bloated = sorted(self.profile.bloat)
-        sizes = measure.table_sizes(self.conn, sorted(self.model.tables), bloated)
+        sizes = measure.table_sizes(self.conn, sorted(self.model.tables), bloated, fast=True)
         for table in bloated:
             if wants_vacuum(self.profile, table, sizes[table]["bloat_percent"], hour, target):
                 self.vacuum(table)

@@ -10,8 +10,12 @@ from psycopg import pq, sql
 
 APPROX_ABOVE_PAGES = 131_072  # 1 GiB: larger heaps are measured with pgstattuple_approx
 # `bloat`'s readings (table_len, dead %, free %, approximate?) of a table in `table_sizes`' query, if wanted.
+# pgstattuple_approx reads only the pages not marked all-visible, and takes the free space of the others from the
+# free space map, which rounds it down to 1/256 of a page: half of that step (1/512 of each skipped page) is added
+# back, so the estimate is unbiased. With no all-visible page its readings equal pgstattuple's, at half the cost.
 _BLOAT_STATS = sql.SQL("""CASE WHEN c.relname <> ALL(%(bloated)s) THEN NULL
-    WHEN c.relpages > %(approx)s THEN (SELECT ARRAY[table_len, dead_tuple_percent, approx_free_percent, 1]
+    WHEN c.relpages > %(approx)s THEN (SELECT ARRAY[table_len, dead_tuple_percent,
+                                                    approx_free_percent + (100 - scanned_percent) / 512, 1]
                                        FROM pgstattuple_approx(c.oid))
     ELSE (SELECT ARRAY[table_len, dead_tuple_percent, free_percent, 0] FROM pgstattuple(c.oid)) END""")
 
@@ -38,9 +42,10 @@ def row_count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
 
 
-def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[str] = (), *,
+                fast: bool = False) -> dict[str, dict[str, Any]]:
     """Heap, index and TOAST bytes (and live/dead tuple statistics) of each table, and the `bloat` readings of
-    those in `bloated`, in one statement.
+    those in `bloated`, in one statement; `fast` takes every bloat reading from pgstattuple_approx.
 
     The session's own pending statistics are flushed first (outside a transaction), so that the tuple counts
     include the units it has just committed.
@@ -56,7 +61,7 @@ def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[s
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
              WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%(tables)s)) m""").format(stats),
-        {"tables": tables, "bloated": list(bloated), "approx": APPROX_ABOVE_PAGES}).fetchall()
+        {"tables": tables, "bloated": list(bloated), "approx": -1 if fast else APPROX_ABOVE_PAGES}).fetchall()
     out: dict[str, dict[str, Any]] = {}
     for name, heap, idx, toast, total, live, dead, stats in rows:
         out[name] = {"heap": heap, "indexes": idx, "toast": toast, "total": total, "live": live, "dead": dead}

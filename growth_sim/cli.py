@@ -543,7 +543,11 @@ def findings_command(dsn: str | None, as_json: bool) -> None:
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
-    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    # growth-sim's own warnings only: the driver's (a rollback it could not do after Ctrl-C during a commit) would
+    # add a line to the one that already says what happened.
+    warnings = logging.StreamHandler()
+    warnings.addFilter(logging.Filter("growth_sim"))
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING, handlers=[warnings])
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

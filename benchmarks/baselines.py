@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 from growth_sim.connect import connect
 
 BATCH = 1_000
@@ -38,11 +40,20 @@ class Throughput:
         return self.rows / self.seconds
 
 
+def text_lengths(conn: psycopg.Connection) -> dict[str, int]:
+    """Mean characters of the long text of issues, comments and activity rows already in the database."""
+    return dict(zip(("issues", "comments", "activity_log"), conn.execute(
+        """SELECT (SELECT avg(length(description)) FROM issues)::int, (SELECT avg(length(body)) FROM comments)::int,
+                  (SELECT avg(length(changes::text)) FROM activity_log)::int""").fetchone(), strict=True))
+
+
 def naive_load(dsn: str, seconds: float) -> Throughput:
     """Insert issues, comments and activity rows the way a hand-written seeder does, for about `seconds`.
 
     Every value is made by Faker for each row, and rows go in with `executemany` in batches of 1,000
-    (one transaction per batch), like the upstream TaskPilot seeder. Needs the reference tables loaded.
+    (one transaction per batch), like the upstream TaskPilot seeder. Its texts are as long as growth-sim's in the
+    same database (issue descriptions, comment bodies, activity changes: each a random 50-150 % of growth-sim's
+    mean), so that both write the same rows. Needs the reference tables loaded.
     """
     from faker import Faker
 
@@ -50,6 +61,11 @@ def naive_load(dsn: str, seconds: float) -> Throughput:
     fake.seed_instance(7)
     rng = random.Random(7)
     with connect(dsn) as conn:
+        mean = text_lengths(conn)
+
+        def text(table: str) -> str:
+            return fake.text(max_nb_chars=max(20, int(mean[table] * rng.uniform(0.5, 1.5))))
+
         projects = conn.execute("SELECT id, organization_id FROM projects").fetchall()
         users = [r[0] for r in conn.execute("SELECT id FROM users").fetchall()]
         number = conn.execute("SELECT coalesce(max(number), 0) + 1000000 FROM issues").fetchone()[0]
@@ -68,19 +84,18 @@ def naive_load(dsn: str, seconds: float) -> Throughput:
                             number += 1
                             when = fake.date_time_between("-1y", "now")
                             batch.append((issue, project, rng.choice(users), rng.choice(users), number,
-                                          fake.sentence(nb_words=8), "\n\n".join(fake.paragraphs(nb=rng.randint(1, 5))),
+                                          fake.sentence(nb_words=8), text("issues"),
                                           rng.choice(("backlog", "todo", "in_progress", "done")),
                                           rng.choice(("low", "medium", "high")),
                                           json.dumps({"source": "web"}), when, when))
                         elif table == "comments":
                             issue, _, _ = rng.choice(issues)
                             when = fake.date_time_between("-1y", "now")
-                            batch.append((uuid.uuid4(), issue, rng.choice(users), fake.paragraph(nb_sentences=5),
-                                          when, when))
+                            batch.append((uuid.uuid4(), issue, rng.choice(users), text("comments"), when, when))
                         else:
                             issue, project, org = rng.choice(issues)
                             batch.append((uuid.uuid4(), org, project, issue, rng.choice(users), "updated", "issue",
-                                          issue, json.dumps({"field": "status", "note": fake.sentence()}),
+                                          issue, json.dumps({"field": "status", "note": text("activity_log")}),
                                           fake.ipv4_private(), fake.user_agent(), fake.date_time_between("-1y", "now")))
                     input_bytes += sum(len(str(v)) for row in batch for v in row)
                     with conn.cursor() as cur:

@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from psycopg import pq, sql
 
+PAGE_BYTES = 8192  # PostgreSQL's default block size
 APPROX_ABOVE_PAGES = 131_072  # 1 GiB: larger heaps are measured with pgstattuple_approx
 # `bloat`'s readings (table_len, dead %, free %, approximate?) of a table in `table_sizes`' query, if wanted.
 # pgstattuple_approx reads only the pages not marked all-visible, and takes the free space of the others from the

@@ -270,6 +270,9 @@ def summarise(scale, pair, repeat, limit, ours, naive, pgbench_scale, pg, scaled
            for k, p in (("initial", "initial"), ("week", "week-1"))},
         "naive_ratio": ours["initial"].best.rows_per_second / naive.rows_per_second,
         "pgbench_ratio": ours["initial"].best.mb_per_second / pg.best.mb_per_second,
+        # What the limit itself reaches against the same baselines: no loader of these rows can do better.
+        "naive_ratio_limit": limit["initial"].best.rows_per_second / naive.rows_per_second,
+        "pgbench_ratio_limit": limit["initial"].best.mb_per_second / pg.best.mb_per_second,
         "peak_rss_mb": max(small_rss, big_rss) / MB,
         "rss_change": max(small_rss, big_rss) / min(small_rss, big_rss) - 1,
         "time_vs_linear": big_time / (small_time * pair[1] / pair[0]),
@@ -291,15 +294,17 @@ def _least(series: Series, attribute: str) -> float:
     return min(getattr(s, attribute) for s in series.samples)
 
 
+# (label, figure, required, test, format, the limit's own figure where the target compares with a baseline)
 TARGETS = (
-    ("growth-sim / limit, initial load", "limit_ratio_initial", ">= 85 %", lambda v: v >= 0.85, "{:.0%}"),
-    ("growth-sim / limit, one simulated week", "limit_ratio_week", ">= 85 %", lambda v: v >= 0.85, "{:.0%}"),
-    ("growth-sim / naive loader, rows/s", "naive_ratio", ">= 20x", lambda v: v >= 20, "{:.1f}x"),
+    ("growth-sim / limit, initial load", "limit_ratio_initial", ">= 85 %", lambda v: v >= 0.85, "{:.0%}", None),
+    ("growth-sim / limit, one simulated week", "limit_ratio_week", ">= 85 %", lambda v: v >= 0.85, "{:.0%}", None),
+    ("growth-sim / naive loader, rows/s", "naive_ratio", ">= 20x", lambda v: v >= 20, "{:.1f}x",
+     "naive_ratio_limit"),
     ("growth-sim initial load / pgbench -i, on-disk MB/s", "pgbench_ratio", ">= 0.8x", lambda v: v >= 0.8,
-     "{:.2f}x"),
-    ("peak RSS of advance", "peak_rss_mb", "<= 400 MB", lambda v: v <= 400, "{:.0f} MB"),
-    ("peak RSS change across the scales", "rss_change", "<= 20 %", lambda v: v <= 0.2, "{:+.0%}"),
-    ("wall time at 10x scale / 10x linear", "time_vs_linear", "<= 1.2x", lambda v: v <= 1.2, "{:.2f}x"),
+     "{:.2f}x", "pgbench_ratio_limit"),
+    ("peak RSS of advance", "peak_rss_mb", "<= 400 MB", lambda v: v <= 400, "{:.0f} MB", None),
+    ("peak RSS change across the scales", "rss_change", "<= 20 %", lambda v: v <= 0.2, "{:+.0%}", None),
+    ("wall time at 10x scale / 10x linear", "time_vs_linear", "<= 1.2x", lambda v: v <= 1.2, "{:.2f}x", None),
 )
 
 
@@ -346,17 +351,18 @@ def markdown(result: dict, settings: dict[str, str]) -> str:
               f"{f['server_work_ratio_initial']:.0%} / {f['server_work_ratio_week']:.0%} (initial / week) counting "
               f"server work only, and {f['free_cores_ratio_initial']:.0%} / {f['free_cores_ratio_week']:.0%} "
               "where server and client each have a free core."]
-    lines += ["", "| target | measured | required | met |", "|---|---:|---:|---|"]
-    for label, key, required, ok, fmt in TARGETS:
+    lines += ["", "| target | measured | required | met | the limit itself |", "|---|---:|---:|---|---:|"]
+    for label, key, required, ok, fmt, ceiling in TARGETS:
         value = result["figures"][key]
-        lines.append(f"| {label} | {fmt.format(value)} | {required} | {'yes' if ok(value) else 'no'} |")
+        own = fmt.format(result["figures"][ceiling]) if ceiling else ""
+        lines.append(f"| {label} | {fmt.format(value)} | {required} | {'yes' if ok(value) else 'no'} | {own} |")
     lines += ["", "server: " + ", ".join(f"{k}={v}" for k, v in sorted(settings.items())),
               f"client: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end"]
     return "\n".join(lines)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--scale", type=float, default=0.01, show_default=True, help="Scale of the compared workload.")
+@click.option("--scale", type=float, default=0.05, show_default=True, help="Scale of the compared workload.")
 @click.option("--memory-scales", type=(float, float), default=(0.005, 0.05), show_default=True,
               help="Two scales for peak RSS and wall-time scaling (10x apart).")
 @click.option("--repeat", type=int, default=3, show_default=True, help="Rounds of limit and growth-sim.")

@@ -65,10 +65,14 @@ def draw_size(ax: Axes, history: History) -> None:
 
 
 def draw_bloat(ax: Axes, history: History) -> None:
-    """pgstattuple bloat (dead + free space, % of the heap) of each hot table, with its target band."""
+    """pgstattuple bloat (dead + free space, % of the heap) of each hot table, with its target band.
+
+    Hours that skipped a table's reading (its bloat could not have reached the set point) have no point.
+    """
     days = _days(history)
     for table in history.hot_tables:
-        (line,) = ax.plot(days, history.series(table, "bloat_percent"), linewidth=1.5, label=table)
+        read = [(d, b) for d, b in zip(days, history.series(table, "bloat_percent"), strict=True) if b is not None]
+        (line,) = ax.plot([d for d, _ in read], [b for _, b in read], linewidth=1.5, label=table)
         low, high = history.bloat_bands[table]
         ax.axhspan(low, high, color=line.get_color(), alpha=0.08)
     ax.set_ylabel("bloat % (band: target)", fontsize=8)

@@ -40,12 +40,14 @@ class Claim:
 
 
 def ensure(conn: psycopg.Connection) -> None:
-    """Create the claims table (databases initialised before it existed get it on their next run)."""
-    try:
-        with conn.transaction():
-            conn.execute(DDL)
-    except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable, psycopg.errors.DuplicateColumn):
-        pass  # another process created it at the same moment
+    """Create the claims table (databases initialised before it existed get it on their next run).
+
+    Processes started together serialise on a transaction-level advisory lock, so the second one finds the
+    table there (two concurrent CREATE TABLE IF NOT EXISTS can both miss it, and one then fails).
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('growth_sim.claims'))")
+        conn.execute(DDL)
 
 
 def publish(conn: psycopg.Connection, units: list[tuple[str, str, int, int]], widths: Widths) -> None:

@@ -16,10 +16,8 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), dtype=np.uint16)  # byte -> 2 hex digits
 _VARIANT = np.uint64(0x8000000000000000)
-_UUID_SLOTS = np.r_[0:8, 9:13, 14:18, 19:23, 24:36]
-
-
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_UUID_SLOTS = np.r_[0:8, 9:13, 14:18, 19:23, 24:36]
 
 
 def _mix(x: np.ndarray) -> np.ndarray:

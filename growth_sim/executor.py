@@ -377,8 +377,7 @@ class Run:
         at, reading = last
         table_len = reading["table_len"]
         mean_tuple = table_len * (1 - reading["bloat_percent"] / 100) / max(reading["live"], 1)
-        span = np.array([at, hour])
-        changed = sum(int(np.diff(self.schedule.cumulative(s, span))[0]) for s in streams)
+        changed = sum(self.schedule.between(s, at, hour) for s in streams)
         new_pages = max(0, now["heap"] - table_len) / measure.PAGE_BYTES
         bound = reading["bloat_percent"] / 100 * table_len + BLOAT_SAFETY * mean_tuple * (changed + new_pages)
         return 100 * bound / max(now["heap"], table_len, 1) > self.profile.bloat[table].target

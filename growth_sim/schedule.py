@@ -180,6 +180,11 @@ class Schedule:
             cache[stream] = self.cumulative(stream, np.arange(self.last_hour + 1, dtype=np.int64))
         return cache[stream]
 
+    def between(self, stream: str, start: int, stop: int) -> int:
+        """How many of `stream` happen in the whole hours [start, stop) (0 <= start <= stop <= last hour)."""
+        full = self._full(stream)
+        return int(full[stop] - full[start])
+
     def _window(self, stream: str) -> float:
         days = self._derived[stream].history_days if stream in self._derived else self.profile.history_days
         return days * 24.0

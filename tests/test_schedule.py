@@ -318,3 +318,13 @@ def test_any_target_text_resolves_or_is_refused_clearly(text, current):
     except GrowthSimError:
         return
     assert current <= hour <= LAST
+
+
+@given(st.integers(0, 2016), st.integers(0, 2016))
+@settings(max_examples=60, deadline=None)
+def test_between_counts_the_events_of_whole_hours(a: int, b: int):
+    schedule = Schedule(PROFILES["taskpilot"], 0.01)
+    start, stop = min(a, b), max(a, b)
+    for stream in ("issue_updates", "comments", "notification_reads", "notification_deletes"):
+        cumulative = schedule.cumulative(stream, np.array([start, stop]))
+        assert schedule.between(stream, start, stop) == int(cumulative[1] - cumulative[0])

@@ -62,12 +62,14 @@ def test_history_is_the_ledger_next_to_the_plan(grown: str):
     schedule = Schedule(load_profile("taskpilot"), SCALE)
     for table in history.planned_tables():
         assert history.series(table, "planned_rows") == [schedule.rows(table, h) for h in history.hours]
-    # Statistics are flushed before each measurement, so insert-only tables' n_live_tup follow the plan (a
-    # statistic: a busy server may still show one an hour behind).
+    # Statistics are flushed before each measurement, so insert-only tables' n_live_tup grow hour by hour as the
+    # plan does. (A statistic: an autoanalyze that overlaps a unit's commit resets it to its own count, and the
+    # rows committed meanwhile stay missing from it, so the levels may lag for good; the hourly steps may not.)
     for table in INSERT_ONLY:
         pairs = list(zip(history.series(table, "live"), history.series(table, "planned_rows"), strict=True))
         assert all(live <= planned for live, planned in pairs), (table, pairs)
-        assert sum(live == planned for live, planned in pairs) >= 0.8 * len(pairs), (table, pairs)
+        steps = [(l1 - l0, p1 - p0) for (l0, p0), (l1, p1) in zip(pairs, pairs[1:], strict=False)]
+        assert sum(live == planned for live, planned in steps) >= 0.8 * len(steps), (table, steps)
     assert counted == history.counts and set(history.counts) >= set(INSERT_ONLY)
     assert history.counts["notifications"] == schedule.rows("notifications", HOURS)
     assert [m.label for m in history.reached()] == ["initial"]

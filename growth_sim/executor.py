@@ -86,7 +86,7 @@ class Run:
         self.profile = load_recorded_profile(self.run.profile, self.run.profile_hash)
         self.use_schedule(Schedule(self.profile, self.run.scale))
         self.size = SizeController.from_state(self.run.state, nominal_median(self.profile, self.model.size_knob))
-        self._readings: dict[str, tuple[int, dict[str, Any]] | None] = {}  # latest bloat reading per table
+        self._readings: dict[str, tuple[int, dict[str, Any]]] = {}  # this run's latest bloat reading per table
         # A unit's rows and its ledger row commit together, so a commit lost in a server crash loses both and
         # the unit is simply done again: no need to wait for each commit's WAL flush.
         self.conn.execute("SET synchronous_commit = off")
@@ -340,7 +340,7 @@ class Run:
 
         `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed. `lazy`
         (simulated hours of the schedule) reads a table's bloat only when it may have passed its set point
-        since the last reading (`_bloat_due`), or at the target: the VACUUMs are the same, at less cost.
+        since the last reading (`_bloat_due`), or at the target: the same VACUUMs, at less cost.
         """
         tables = sorted(self.model.tables)
         if lazy and hour != target:
@@ -363,33 +363,25 @@ class Run:
         return db_size
 
     def _bloat_due(self, table: str, hour: int, now: dict[str, Any]) -> bool:
-        """Whether `table`'s bloat may have passed its set point since its last reading.
+        """Whether `table`'s bloat may have passed its set point since this run's last reading of it.
 
         Between readings (no VACUUM, the heap only grows) dead tuples and free space can only grow by the old
         versions of the rows the hours' updates and deletes changed (at most one per event of the streams in the
         model's `changed_by`) and by the unused end of each new page; each is taken as `BLOAT_SAFETY` times the
-        table's mean tuple. Tables the model does not describe are read every time.
+        table's mean tuple at the last reading. Every table is read at a run's first check (a unit rolled back
+        before it, after a crash or an interrupt, left dead rows no event counts), and tables the model does not
+        describe at every check.
         """
         streams = getattr(self.model, "changed_by", {}).get(table)
-        last = self._last_reading(table)
-        if streams is None or last is None:
+        if streams is None or table not in self._readings:
             return True
-        at, reading = last
+        at, reading = self._readings[table]
         table_len = reading["table_len"]
-        mean_tuple = table_len * (1 - reading["bloat_percent"] / 100) / max(reading["live"], 1)
+        mean_tuple = table_len * (1 - reading["bloat_percent"] / 100) / max(reading["tuples"], 1)
         changed = sum(self.schedule.between(s, at, hour) for s in streams)
         new_pages = max(0, now["heap"] - table_len) / measure.PAGE_BYTES
         bound = reading["bloat_percent"] / 100 * table_len + BLOAT_SAFETY * mean_tuple * (changed + new_pages)
         return 100 * bound / max(now["heap"], table_len, 1) > self.profile.bloat[table].target
-
-    def _last_reading(self, table: str) -> tuple[int, dict[str, Any]] | None:
-        """(hour, readings) of the table's latest bloat reading: this run's, else the ledger's."""
-        if table not in self._readings:
-            row = self.conn.execute(
-                "SELECT hour, tables -> %s FROM growth_sim.measurements WHERE tables -> %s ? 'bloat_percent'"
-                " ORDER BY hour DESC LIMIT 1", (table, table)).fetchone()
-            self._readings[table] = (row[0], row[1]) if row else None
-        return self._readings[table]
 
     def vacuum(self, table: str) -> None:
         self.conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))

@@ -10,15 +10,16 @@ from psycopg import pq, sql
 
 PAGE_BYTES = 8192  # PostgreSQL's default block size
 APPROX_ABOVE_PAGES = 131_072  # 1 GiB: larger heaps are measured with pgstattuple_approx
-# `bloat`'s readings (table_len, dead %, free %, approximate?) of a table in `table_sizes`' query, if wanted.
+# `bloat`'s readings (table_len, dead %, free %, approximate?, live tuples) of a table in `table_sizes`' query.
 # pgstattuple_approx reads only the pages not marked all-visible, and takes the free space of the others from the
 # free space map, which rounds it down to 1/256 of a page: half of that step (1/512 of each skipped page) is added
-# back, so the estimate is unbiased. With no all-visible page its readings equal pgstattuple's, at half the cost.
+# back, so the estimate is unbiased. With no all-visible page it reads what pgstattuple reads, at half the cost.
 _BLOAT_STATS = sql.SQL("""CASE WHEN c.relname <> ALL(%(bloated)s) THEN NULL
     WHEN c.relpages > %(approx)s THEN (SELECT ARRAY[table_len, dead_tuple_percent,
-                                                    approx_free_percent + (100 - scanned_percent) / 512, 1]
+                                                    approx_free_percent + (100 - scanned_percent) / 512, 1,
+                                                    approx_tuple_count]
                                        FROM pgstattuple_approx(c.oid))
-    ELSE (SELECT ARRAY[table_len, dead_tuple_percent, free_percent, 0] FROM pgstattuple(c.oid)) END""")
+    ELSE (SELECT ARRAY[table_len, dead_tuple_percent, free_percent, 0, tuple_count] FROM pgstattuple(c.oid)) END""")
 
 
 def database_size(conn: psycopg.Connection) -> int:
@@ -67,8 +68,8 @@ def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[s
     for name, heap, idx, toast, total, live, dead, stats in rows:
         out[name] = {"heap": heap, "indexes": idx, "toast": toast, "total": total, "live": live, "dead": dead}
         if stats is not None:
-            table_len, dead_pct, free_pct, approx = stats
-            out[name].update({"table_len": int(table_len), "dead_percent": round(dead_pct, 2),
+            table_len, dead_pct, free_pct, approx, tuples = stats
+            out[name].update({"table_len": int(table_len), "tuples": int(tuples), "dead_percent": round(dead_pct, 2),
                               "free_percent": round(free_pct, 2), "bloat_percent": round(dead_pct + free_pct, 2),
                               "method": "pgstattuple_approx" if approx else "pgstattuple"})
     return out

@@ -30,7 +30,7 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and np.int64(1) have different reprs, hence keys
 def key(seed: int, *names: str) -> np.uint64:
     """A 64-bit key for a named stream of values under a seed."""
     digest = hashlib.blake2b(repr((seed, names)).encode(), digest_size=8).digest()

@@ -182,6 +182,8 @@ class Schedule:
 
     def between(self, stream: str, start: int, stop: int) -> int:
         """How many of `stream` happen in the whole hours [start, stop) (0 <= start <= stop <= last hour)."""
+        if not 0 <= start <= stop <= self.last_hour:
+            raise GrowthSimError(f"hours {start}..{stop} are outside the profile (0..{self.last_hour})")
         full = self._full(stream)
         return int(full[stop] - full[start])
 

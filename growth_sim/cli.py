@@ -42,6 +42,16 @@ def dsn_option(func: F) -> F:
     )(func)
 
 
+def new_database_options(func: F) -> F:
+    """Add ``--profile``, ``--seed`` and ``--scale``, used only when the command finds the database new."""
+    func = click.option("--scale", type=float, default=None,
+                        help="Scale when initialising a new database (default 1).")(func)
+    func = click.option("--seed", type=int, default=None,
+                        help="Seed when initialising a new database (default 1).")(func)
+    return click.option("--profile", "profile_name", default=None,
+                        help="Initialise with this profile first if the database is new (default taskpilot).")(func)
+
+
 @cli.group()
 def db() -> None:
     """Manage the private PostgreSQL cluster under $GROWTH_SIM_HOME."""
@@ -224,10 +234,7 @@ def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, fo
 @dsn_option
 @click.option("--to", "target", required=True, metavar="TARGET",
               help="Where to grow to: initial, week-N, +3d, +12h or an ISO time on the simulated clock.")
-@click.option("--profile", "profile_name", default=None,
-              help="Initialise with this profile first if the database is new (default taskpilot).")
-@click.option("--seed", type=int, default=None, help="Seed when initialising a new database (default 1).")
-@click.option("--scale", type=float, default=None, help="Scale when initialising a new database (default 1).")
+@new_database_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--with-reads", "with_reads", type=int, default=None, is_flag=False, flag_value=2, metavar="[N]",
@@ -281,10 +288,7 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
 @click.option("--until", metavar="TARGET", help="Simulated time to stop at: week-N, +3d, +12h or an ISO time.")
 @click.option("--status-every", type=float, default=10.0, show_default=True, metavar="SECONDS",
               help="Print a status line this often (stderr).")
-@click.option("--profile", "profile_name", default=None,
-              help="Initialise with this profile first if the database is new (default taskpilot).")
-@click.option("--seed", type=int, default=None, help="Seed when initialising a new database (default 1).")
-@click.option("--scale", type=float, default=None, help="Scale when initialising a new database (default 1).")
+@new_database_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No status lines (reconnection notices still show).")
 def steady_command(dsn: str | None, rate: str | None, vus: int | None, preset: str | None, speed: float,

@@ -41,7 +41,9 @@ CONTENT_TABLES = {
 }
 
 
-def table_digests(dsn: str) -> dict[str, str]:
+def content_digests(dsn: str) -> dict[str, str]:
+    """Digests of the main content tables, in key order (`support.table_digests` digests every table, attachments
+    included, whose payloads follow the size measured during the run)."""
     return {
         table: scalar(dsn, f"SELECT md5(string_agg(t::text, '' ORDER BY {order})) FROM {table} t")
         for table, order in CONTENT_TABLES.items()
@@ -65,7 +67,7 @@ def test_split_run_equals_one_run(dsn_factory: Callable[[], str]):
     hour_units = "SELECT count(*) FROM growth_sim.units WHERE unit LIKE 'hour/%'"
     assert scalar(one_go, hour_units) == scalar(split, hour_units) == 12
 
-    assert table_digests(split) == table_digests(one_go)
+    assert content_digests(split) == content_digests(one_go)
     assert counts(split, TABLES) == counts(one_go, TABLES)
     attachment_keys = "SELECT array_agg((id, issue_id, user_id, created_at) ORDER BY id)::text FROM attachments"
     assert scalar(split, attachment_keys) == scalar(one_go, attachment_keys)

@@ -13,7 +13,7 @@ import numpy as np
 import psycopg
 import pytest
 from support import counts, growth_sim_command, module_database, query, scalar, with_source
-from test_engine import PROFILE, table_digests
+from test_engine import PROFILE, content_digests
 
 from growth_sim import claims, ledger, pipeline
 from growth_sim.executor import CALIBRATION_CHUNKS, Run, advance
@@ -40,7 +40,7 @@ def one_connection(pg_cluster) -> Iterator[str]:
 
 
 def assert_same_data(dsn: str, reference: str) -> None:
-    assert table_digests(dsn) == table_digests(reference)
+    assert content_digests(dsn) == content_digests(reference)
     assert attachment_keys(dsn) == attachment_keys(reference)
     tables = [r[0] for r in query(reference, "SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'public'")]
     assert counts(dsn, tables) == counts(reference, tables)

@@ -41,13 +41,6 @@ class SizeController:
     def to_state(self) -> dict[str, Any]:
         return {"factors": self.factors, "other_ratio": self.other_ratio, "room": self.room}
 
-    def reserve(self, empty_size: int, planned_initial: int) -> None:
-        """Before the initial load: the empty schema takes its share of the plan from every table's width.
-
-        Negligible at full scale; at scale 0.01 the catalog and empty indexes are several percent of the plan.
-        """
-        self.room = min(1.0, max(0.5, 1.0 - empty_size / planned_initial)) if planned_initial > 0 else 1.0
-
     def calibrate(self, table: str, bytes_per_row: int, rows_before: int, size_before: int, rows_after: int,
                   size_after: int, rows_total: int) -> None:
         """After a chunk of the initial load: aim the remaining rows at the table's bytes per row."""
@@ -81,6 +74,14 @@ class SizeController:
             return
         observed = max(0.0, (measured_growth - knob_bytes) / planned_growth)
         self.other_ratio = 0.7 * self.other_ratio + 0.3 * min(observed, 5.0)
+
+
+def initial_room(empty_size: int, planned_initial: int) -> float:
+    """The share of the initial size plan the empty database leaves to the tables' widths (the state's ``room``).
+
+    Negligible at full scale; at scale 0.01 the catalog and empty indexes are several percent of the plan.
+    """
+    return min(1.0, max(0.5, 1.0 - empty_size / planned_initial)) if planned_initial > 0 else 1.0
 
 
 def nominal_median(profile: Profile, knob: str) -> int:

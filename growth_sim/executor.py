@@ -180,9 +180,7 @@ class Run:
         """
         units = self.initial_units()
         done = ledger.done_units(self.conn, "initial/")
-        claims.ensure(self.conn)  # first: a joining process may create it at any moment, and it counts in the size
-        if not done:
-            self.size.reserve(measure.database_size(self.conn), int(self.schedule.size(np.array([0]))[0]))
+        claims.ensure(self.conn)
         started, written, finished = time.monotonic(), 0, len(done)
 
         def count(rows: int) -> None:

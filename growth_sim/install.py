@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import psycopg
 from psycopg import sql
 
-from . import __version__, ledger
+from . import __version__, ledger, measure
 from .connect import connect, describe, ensure_database
+from .controller import initial_room
 from .errors import DatabaseError, GrowthSimError
 from .models import model_module
 from .profile import Profile, profile_path
+from .schedule import Schedule
 
 EXTENSIONS = ("pgstattuple", "pg_stat_statements")
 
@@ -63,6 +66,10 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
                 except psycopg.Error as exc:
                     raise DatabaseError(f"cannot create extension {name}: {exc.diag.message_primary}") from None
             conn.execute(model_module(profile.model).build_schema_sql())
+            # Measured here, before autovacuum can visit the new catalog rows: a later reading would depend on when
+            # it did, and the data calibrated on it would differ from run to run.
+            planned = int(Schedule(profile, scale).size(np.array([0]))[0])
+            wanted.state["room"] = initial_room(measure.settled_size(conn), planned)
             ledger.create(conn, wanted)
     return InitResult(action, created_db)
 

@@ -26,6 +26,20 @@ def database_size(conn: psycopg.Connection) -> int:
     return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
 
 
+def settled_size(conn: psycopg.Connection) -> int:
+    """Bytes of the database's own relations (catalog, schema, TOAST and indexes), main forks only, leaving out
+    what (auto)vacuum and (auto)analyze write at moments of their choosing: the free space and visibility map
+    forks, and the planner's statistics (pg_statistic grows when the template database is analysed)."""
+    return conn.execute(
+        """SELECT coalesce(sum(pg_relation_size(c.oid)), 0)::bigint FROM pg_class c
+           WHERE NOT c.relisshared AND c.relkind IN ('r', 'i', 't', 'm', 'S') AND NOT EXISTS (
+               SELECT 1 FROM pg_class s
+               WHERE s.oid IN ('pg_statistic'::regclass, 'pg_statistic_ext_data'::regclass)
+                 AND (c.oid IN (s.oid, s.reltoastrelid)
+                      OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (s.oid, s.reltoastrelid))))"""
+    ).fetchone()[0]
+
+
 def relation_size(conn: psycopg.Connection, table: str) -> int:
     """Bytes of a table's data: heap, TOAST and all their indexes, main forks only.
 

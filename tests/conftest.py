@@ -51,12 +51,14 @@ def _admin(cluster: Cluster, statement: sql.Composable) -> None:
 
 @pytest.fixture
 def dsn_factory(pg_cluster: Cluster) -> Iterator[Callable[[], str]]:
-    """Create uniquely named empty databases on demand; each call returns a DSN. Dropped after the test."""
+    """Create uniquely named databases on demand (copies of `template`, empty by default); each call returns a DSN.
+    Dropped after the test."""
     created: list[str] = []
 
-    def make() -> str:
+    def make(template: str = "template1") -> str:
         name = f"test_{uuid.uuid4().hex[:12]}"
-        _admin(pg_cluster, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        _admin(pg_cluster, sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
+                                                                            sql.Identifier(template)))
         created.append(name)
         return pg_cluster.dsn(name)
 

@@ -11,7 +11,6 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
@@ -68,7 +67,7 @@ def planned_space(dsn: str, target: str, *, free: int | None = None) -> SpaceChe
         run = ledger.load(conn)
         schedule = Schedule(load_recorded_profile(run.profile, run.profile_hash), run.scale)
         hour = schedule.resolve_target(target, run.clock_hour or 0)
-        growth = int(schedule.size(np.array([hour]))[0]) - measure.database_size(conn)
+        growth = schedule.size_at(hour) - measure.database_size(conn)
         data_dir = server_data_dir(conn, dsn)
     if free is None and data_dir is not None:
         free = free_bytes(data_dir)

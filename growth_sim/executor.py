@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import psycopg
 from psycopg import pq, sql
 
@@ -229,7 +228,7 @@ class Run:
         width = self.profile.widths.get(stream)
         if stream == self.model.size_knob:
             total = self.schedule.initial(stream)
-            median = self.size.knob_median(int(self.schedule.size(np.array([0]))[0]),
+            median = self.size.knob_median(self.schedule.size_at(0),
                                            measure.database_size(self.conn), 0.0, total - first,
                                            width.preview_max if width else 0)
             pipeline.write(self.conn, pipeline.prefetched(self._inserts(stream, first, stop, self._widths(median))))
@@ -270,7 +269,7 @@ class Run:
 
         with pipeline.Prefetch(every_hour) as ahead:
             for plan in self.schedule.hours(start, target):
-                planned_growth = float(plan.size - self.schedule.size(np.array([plan.hour]))[0])
+                planned_growth = float(plan.size - self.schedule.size_at(plan.hour))
                 counts, size_after = self.run_unit(plan, f"hour/{plan.hour:05d}", plan.hour + 1, planned_growth,
                                                    size_now, ahead)
                 written += sum(counts.values())
@@ -357,7 +356,7 @@ class Run:
                 db_size = None
         if db_size is None:
             db_size = measure.database_size(self.conn)
-        ledger.record_measurement(self.conn, hour, db_size, int(self.schedule.size(np.array([hour]))[0]), sizes)
+        ledger.record_measurement(self.conn, hour, db_size, self.schedule.size_at(hour), sizes)
         return db_size
 
     def _bloat_due(self, table: str, hour: int, now: dict[str, Any]) -> bool:
@@ -405,7 +404,7 @@ class Run:
                 info["planned_rows"] = self.schedule.rows(table, hour)
         db_size = measure.database_size(self.conn)
         return AdvanceResult(start, hour, units, rows, seconds, db_size,
-                             int(self.schedule.size(np.array([hour]))[0]), tables)
+                             self.schedule.size_at(hour), tables)
 
 
 def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p: None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import psycopg
 from psycopg import sql
 
@@ -68,7 +67,7 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
             conn.execute(model_module(profile.model).build_schema_sql())
             # Measured here, before autovacuum can visit the new catalog rows: a later reading would depend on when
             # it did, and the data calibrated on it would differ from run to run.
-            planned = int(Schedule(profile, scale).size(np.array([0]))[0])
+            planned = Schedule(profile, scale).size_at(0)
             wanted.state["room"] = initial_room(measure.settled_size(conn), planned)
             ledger.create(conn, wanted)
     return InitResult(action, created_db)

@@ -99,7 +99,7 @@ def build_plan(
                 "hour": m.hour,
                 "time": _iso(schedule.time_of(m.hour)),
                 "rows": {table: schedule.rows(table, m.hour) for table in tables},
-                "size": int(schedule.size(np.array([m.hour]))[0]),
+                "size": schedule.size_at(m.hour),
             }
             for m in profile.milestones
             if start_hour <= m.hour <= stop_hour

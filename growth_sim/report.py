@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import psycopg
 from psycopg import sql
 
@@ -34,7 +33,7 @@ def gather(dsn: str) -> dict[str, Any]:
         if run is not None and hour is None:
             notes.append("never advanced: the simulated clock starts with `growth-sim advance`")
         size = measure.database_size(conn)
-        planned = int(schedule.size(np.array([hour]))[0]) if schedule and hour is not None else None
+        planned = schedule.size_at(hour) if schedule and hour is not None else None
         pgss_note = statements.availability(conn)
         bloat_note = _pgstattuple_note(conn)
         notes += [n for n in (pgss_note, bloat_note) if n]
@@ -138,7 +137,7 @@ def _milestones(conn: psycopg.Connection, schedule: Schedule, hour: int | None) 
             "simulated_time": schedule.time_of(milestone.hour).isoformat(),
             "planned_rows": {t: schedule.rows(t, milestone.hour) for t in schedule.profile.milestone_tables},
             "db_size_bytes": m["db_size"] if m else None,
-            "planned_size_bytes": m["planned_size"] if m else int(schedule.size(np.array([milestone.hour]))[0]),
+            "planned_size_bytes": m["planned_size"] if m else schedule.size_at(milestone.hour),
             "bloat_percent": {t: v["bloat_percent"] for t, v in m["tables"].items() if "bloat_percent" in v}
             if m else {},
         })

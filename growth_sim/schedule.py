@@ -165,6 +165,10 @@ class Schedule:
             out[inside] = sa + (sb - sa) * (self._cumw[t[inside]] - wa) / (wb - wa)
         return np.floor(out + 0.5).astype(np.int64)
 
+    def size_at(self, hour: int) -> int:
+        """Planned database size in bytes at one simulated hour."""
+        return int(self.size(np.array([hour]))[0])
+
     def lagged_rows(self, stream: str, first: int, stop: int) -> np.ndarray:
         """Ordinals (in the `of` stream) of the lagged operations with indices [first, stop)."""
         share = self._lag_share[stream]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from growth_sim.connect import connect
+from growth_sim.db.connect import connect
 
 BATCH = 1_000
 # Rows of a cycle in the proportions the initial dataset has them (500K issues, 2M comments, 3M activity).

@@ -21,9 +21,9 @@ from pathlib import Path
 import click
 from psycopg import sql
 
-from growth_sim.cluster import Cluster
-from growth_sim.connect import connect
-from growth_sim.install import initialise
+from growth_sim.db.cluster import Cluster
+from growth_sim.db.connect import connect
+from growth_sim.engine.install import initialise
 from growth_sim.profile import load_profile
 
 from . import tape

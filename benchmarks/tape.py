@@ -21,8 +21,8 @@ from unittest import mock
 
 import psycopg
 
-from growth_sim import executor
-from growth_sim.connect import connect
+from growth_sim.db.connect import connect
+from growth_sim.engine import run as executor
 
 # Statements the limit replays: the application's writes, the simulated clock its triggers read, the emulated
 # VACUUMs, the autovacuum switches and session settings. The ledger (schema growth_sim) and the measurements are

@@ -1,5 +1,5 @@
 """``python -m growth_sim``: the same as the `growth-sim` command."""
 
-from .cli import main
+from growth_sim.cli import main
 
 main()

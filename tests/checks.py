@@ -19,7 +19,7 @@ from support import query, run_cli, with_source
 import growth_sim
 from growth_sim.models.taskpilot.queries import CATALOGUE, Sampler
 from growth_sim.profile import load_profile
-from growth_sim.schedule import Schedule
+from growth_sim.timeline.schedule import Schedule
 
 SCHEMA_SQL = Path(growth_sim.__file__).resolve().parents[1] / "schema" / "taskpilot.sql"
 TINY_TABLE_PAGES = 10  # below this a sequential scan is the right plan whatever the indexes

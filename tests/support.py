@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 import growth_sim
-from growth_sim.cluster import Cluster
+from growth_sim.db.cluster import Cluster
 
 
 def growth_sim_command() -> list[str]:

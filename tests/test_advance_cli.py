@@ -18,9 +18,9 @@ import psycopg
 import pytest
 from support import assert_user_error, growth_sim_command, module_database, run_cli, scalar, with_source
 
-from growth_sim.cluster import Cluster
+from growth_sim.db.cluster import Cluster
 from growth_sim.profile import load_profile
-from growth_sim.schedule import Schedule
+from growth_sim.timeline.schedule import Schedule
 
 SCALE = "0.002"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from support import counts, table_digests
 
 from benchmarks import tape
-from growth_sim.install import initialise
+from growth_sim.engine.install import initialise
 from growth_sim.models.taskpilot import TABLES
 from growth_sim.profile import load_profile
 

@@ -21,9 +21,9 @@ import pytest
 from click.testing import CliRunner
 
 import growth_sim
-import growth_sim.cluster as cluster_module
+import growth_sim.db.cluster as cluster_module
 from growth_sim.cli import cli
-from growth_sim.cluster import Cluster
+from growth_sim.db.cluster import Cluster
 from growth_sim.errors import ClusterError
 
 AS_ROOT = os.geteuid() == 0
@@ -396,7 +396,7 @@ def test_non_root_user_runs_binaries_directly(pg_cluster: Cluster):
         import json, os, sys
         sys.path.insert(0, {str(source_root)!r})
         from pathlib import Path
-        from growth_sim.cluster import Cluster
+        from growth_sim.db.cluster import Cluster
         assert os.geteuid() != 0
         c = Cluster(Path({str(home)!r}) / "gs")
         c.ensure_running(fast=True)

@@ -14,8 +14,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from growth_sim.cli import cli
-from growth_sim.cluster import Cluster
-from growth_sim.connect import Target, connect, describe, ensure_database, redact, resolve_dsn
+from growth_sim.db.cluster import Cluster
+from growth_sim.db.connect import Target, connect, describe, ensure_database, redact, resolve_dsn
 from growth_sim.errors import DatabaseError
 
 UNREACHABLE = "postgresql://bob:secret@127.0.0.1:1/x"

@@ -18,13 +18,15 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from support import counts, growth_sim_command, module_database, query, scalar, with_source
 
-from growth_sim import executor, ledger, measure
-from growth_sim.cluster import Cluster
-from growth_sim.executor import advance
-from growth_sim.install import initialise
+from growth_sim.db import ledger
+from growth_sim.db.cluster import Cluster
+from growth_sim.engine import run as executor
+from growth_sim.engine.install import initialise
+from growth_sim.engine.run import advance
 from growth_sim.models.taskpilot import TABLES
+from growth_sim.observe import measure
 from growth_sim.profile import load_profile
-from growth_sim.schedule import Schedule
+from growth_sim.timeline.schedule import Schedule
 
 PROFILE = "taskpilot"
 WEEK = 168

@@ -17,12 +17,12 @@ import psycopg
 import pytest
 from support import assert_user_error, counts, growth_sim_command, module_database, run_cli, scalar, with_source
 
-from growth_sim.cluster import Cluster
-from growth_sim.executor import advance
-from growth_sim.install import initialise
+from growth_sim.db.cluster import Cluster
+from growth_sim.engine.install import initialise
+from growth_sim.engine.run import advance
 from growth_sim.models.taskpilot import TABLES
 from growth_sim.profile import load_profile
-from growth_sim.schedule import Schedule
+from growth_sim.timeline.schedule import Schedule
 
 SCALE, SEED = 0.002, 21
 TRIALS = int(os.environ.get("GROWTH_SIM_FAULT_TRIALS", "2"))

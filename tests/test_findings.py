@@ -19,7 +19,7 @@ from checks import (
 from support import query, scalar
 
 from growth_sim.models.taskpilot.queries import BOARD_SQL, SLA_CHECK_SQL
-from growth_sim.reads import Runner
+from growth_sim.observe.reads import Runner
 
 LOAD_GUIDE = ("slow_board_query", "issues_bloat", "unused_created_at_index", "tables_need_vacuum")
 

@@ -20,12 +20,12 @@ import pytest
 from psycopg import sql
 from support import assert_user_error, counts, run_cli, table_digests, with_source
 
-from growth_sim import executor
-from growth_sim.cluster import Cluster
+from growth_sim.db.cluster import Cluster
+from growth_sim.engine import run as executor
 from growth_sim.errors import GrowthSimError
-from growth_sim.fixture import FixtureSpec, build, manifest_path
-from growth_sim.fixture import load as load_fixture
-from growth_sim.schedule import Schedule
+from growth_sim.fixtures.fixture import FixtureSpec, build, manifest_path
+from growth_sim.fixtures.fixture import load as load_fixture
+from growth_sim.timeline.schedule import Schedule
 
 INPUTS = ("--profile", "taskpilot", "--to", "+12h", "--scale", "0.001")
 

@@ -15,13 +15,14 @@ import pytest
 from support import counts, growth_sim_command, module_database, query, scalar, with_source
 from test_engine import PROFILE, content_digests
 
-from growth_sim import claims, ledger, pipeline
-from growth_sim.executor import CALIBRATION_CHUNKS, Run, advance
-from growth_sim.install import initialise
+from growth_sim.db import ledger
+from growth_sim.engine import claims, pipeline
+from growth_sim.engine.install import initialise
+from growth_sim.engine.run import CALIBRATION_CHUNKS, Run, advance
 from growth_sim.models.taskpilot.model import TaskPilot
 from growth_sim.models.taskpilot.rows import Widths
 from growth_sim.profile import load_profile
-from growth_sim.schedule import Schedule
+from growth_sim.timeline.schedule import Schedule
 
 SCALE, SEED = 0.01, 3
 

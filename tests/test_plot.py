@@ -17,12 +17,12 @@ from psycopg import sql
 from support import assert_user_error, module_database, run_cli, with_source
 
 import growth_sim
-from growth_sim.cluster import Cluster
-from growth_sim.executor import advance
-from growth_sim.history import load_history
-from growth_sim.install import initialise
+from growth_sim.db.cluster import Cluster
+from growth_sim.engine.install import initialise
+from growth_sim.engine.run import advance
+from growth_sim.observe.history import load_history
 from growth_sim.profile import load_profile
-from growth_sim.schedule import Schedule
+from growth_sim.timeline.schedule import Schedule
 
 SCALE = 0.002
 HOURS = 30

@@ -20,7 +20,7 @@ from growth_sim.cli import main
 from growth_sim.errors import ProfileError
 from growth_sim.profile import available_profiles, load_profile
 from growth_sim.resources import data_dir
-from growth_sim.schedule import Schedule
+from growth_sim.timeline.schedule import Schedule
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKPILOT = (data_dir("profiles") / "taskpilot.toml").read_text()

@@ -13,9 +13,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from growth_sim.cluster import Cluster
-from growth_sim.fixture import FixtureSpec
-from growth_sim.templates import COPY_PREFIX, TEMPLATE_PREFIX
+from growth_sim.db.cluster import Cluster
+from growth_sim.fixtures.fixture import FixtureSpec
+from growth_sim.fixtures.templates import COPY_PREFIX, TEMPLATE_PREFIX
 
 pytest_plugins = ["pytester"]
 
@@ -28,7 +28,7 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args:
     """Run the files in pytester's directory with the plugin loaded by -p (the same whether or not the
     package's entry point is installed)."""
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    return pytester.runpytest("-p", "growth_sim.pytest_plugin", "-p", "no:cacheprovider", *args)
+    return pytester.runpytest("-p", "growth_sim.fixtures.pytest_plugin", "-p", "no:cacheprovider", *args)
 
 
 def databases(cluster: Cluster, prefix: str) -> list[tuple[str, bool]]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from growth_sim.engine.steady import resolve_rate, unit_seconds
 from growth_sim.errors import GrowthSimError
 from growth_sim.profile import load_profile
-from growth_sim.rateplan import RatePlan, Segment
-from growth_sim.schedule import Schedule
-from growth_sim.steady import resolve_rate, unit_seconds
-from growth_sim.units import parse_rate
+from growth_sim.timeline.quantities import parse_rate
+from growth_sim.timeline.rateplan import RatePlan, Segment
+from growth_sim.timeline.schedule import Schedule
 
 TASKPILOT = load_profile("taskpilot")
 GIB = 2**30

@@ -12,9 +12,9 @@ from checks import cli, cli_json
 from psycopg import sql
 from support import query, scalar
 
-from growth_sim.install import initialise
+from growth_sim.engine.install import initialise
 from growth_sim.profile import load_profile
-from growth_sim.schedule import Schedule
+from growth_sim.timeline.schedule import Schedule
 
 TOP_KEYS = {"database", "run", "tables", "indexes", "statements", "milestones", "notes"}
 

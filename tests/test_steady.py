@@ -23,12 +23,12 @@ from support import counts, growth_sim_command, module_database, query, scalar, 
 from test_engine import _wait_for_lock_release
 from test_profile import _run_main
 
-from growth_sim.cluster import Cluster
-from growth_sim.executor import advance
-from growth_sim.install import initialise
+from growth_sim.db.cluster import Cluster
+from growth_sim.engine.install import initialise
+from growth_sim.engine.run import advance
+from growth_sim.engine.steady import steady
 from growth_sim.profile import load_profile
-from growth_sim.steady import steady
-from growth_sim.units import parse_rate
+from growth_sim.timeline.quantities import parse_rate
 
 SCALE = 0.002
 START = load_profile("taskpilot").start
@@ -116,7 +116,7 @@ def test_accelerated_pacing_follows_the_wall_clock_and_the_daily_curve(copies):
 
 
 def test_ledger_row_counts_match_the_rate_plan_exactly(copies):
-    from growth_sim.rateplan import RatePlan, Segment
+    from growth_sim.timeline.rateplan import RatePlan, Segment
 
     dsn = copies()
     result = steady(dsn, parse_rate("60MiB/day"), speed=20000, until="+6h", status_every=60)
@@ -130,7 +130,7 @@ def test_short_units_and_a_mid_hour_stop_write_the_same_rows_as_hour_units(copie
     """Sub-hour units (as in real time), stopped and resumed mid-hour, write the rows hour units write."""
     hourly, sliced = copies(), copies()
     steady(hourly, parse_rate("100MiB/day"), speed=36000, until="+2h", status_every=60)
-    monkeypatch.setattr("growth_sim.steady.UNIT_WALL_SECONDS", 0.05)  # 3 simulated minutes per unit at 3600x
+    monkeypatch.setattr("growth_sim.engine.steady.UNIT_WALL_SECONDS", 0.05)  # 3 simulated minutes per unit at 3600x
     steady(sliced, parse_rate("100MiB/day"), speed=3600, duration=0.75, status_every=60)  # stops at 00:45
     assert units(sliced)[-1][1] == 45 * 60
     steady(sliced, parse_rate("100MiB/day"), speed=3600, until="+2h", status_every=60)  # from 00:45

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from growth_sim.units import format_rate, format_size, parse_duration, parse_rate, parse_size, rate_period
+from growth_sim.timeline.quantities import format_rate, format_size, parse_duration, parse_rate, parse_size, rate_period
 
 GIB = 2**30
 

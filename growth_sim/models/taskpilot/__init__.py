@@ -11,20 +11,20 @@ TABLES = frozenset({
 
 def build_schema_sql() -> str:
     """The application's DDL."""
-    from ...resources import data_dir
+    from growth_sim.resources import data_dir
 
     return (data_dir("schema") / "taskpilot.sql").read_text()
 
 
 def build(schedule, seed: int):
     """The model object the engine drives (see `growth_sim.models.Model`)."""
-    from .model import TaskPilot
+    from growth_sim.models.taskpilot.model import TaskPilot
 
     return TaskPilot(schedule, seed)
 
 
 def read_mix():
     """The application's read mix: the query catalogue and its parameter sampler (`queries` module)."""
-    from . import queries
+    from growth_sim.models.taskpilot import queries
 
     return queries

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ...copy import Batch
-from ...schedule import HourPlan, Schedule
-from . import TABLES, operations, rows
-from .world import World
+from growth_sim.generate.batch import Batch
+from growth_sim.models.taskpilot import TABLES, operations, rows
+from growth_sim.models.taskpilot.world import World
+from growth_sim.timeline.schedule import HourPlan, Schedule
 
 
 class TaskPilot:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...rand import timestamps, uuid_strings
-from ...schedule import HourPlan
-from .world import World
+from growth_sim.generate.rand import timestamps, uuid_strings
+from growth_sim.models.taskpilot.world import World
+from growth_sim.timeline.schedule import HourPlan
 
 SLICES_PER_HOUR = 4
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ...rand import uuid_strings
-from ...schedule import Schedule
-from .world import World
+from growth_sim.generate.rand import uuid_strings
+from growth_sim.models.taskpilot.world import World
+from growth_sim.timeline.schedule import Schedule
 
 SEARCH_TERMS = ("login", "error", "fix", "performance", "urgent")  # the power users' five searches (WL)
 BOARD_STATUSES = ("in_progress", "backlog", "todo", "in_review")

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...copy import NULL, Batch, bytea_text, text_batch
-from ...rand import Stream, key, timestamps, uuid_strings
-from ...text import CORPUS_CHARS, slices
-from .world import PRIORITIES, STATUSES, World
+from growth_sim.generate.batch import NULL, Batch, bytea_text, text_batch
+from growth_sim.generate.rand import Stream, key, timestamps, uuid_strings
+from growth_sim.generate.text import CORPUS_CHARS, slices
+from growth_sim.models.taskpilot.world import PRIORITIES, STATUSES, World
 
 ACTIONS = {"created": 0.10, "updated": 0.30, "status_changed": 0.25, "assigned": 0.15, "commented": 0.20}
 NOTIFICATION_TYPES = {"issue_assigned": 0.25, "issue_mentioned": 0.15, "comment_added": 0.35,

@@ -11,8 +11,8 @@ from functools import cached_property
 
 import numpy as np
 
-from ...rand import Stream
-from ...schedule import Schedule, scaled
+from growth_sim.generate.rand import Stream
+from growth_sim.timeline.schedule import Schedule, scaled
 
 STATUSES = ("backlog", "todo", "in_progress", "in_review", "done", "cancelled")
 PRIORITIES = ("none", "low", "medium", "high", "urgent")

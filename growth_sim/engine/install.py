@@ -1,0 +1,120 @@
+"""`growth-sim init`: create the target database, the application schema and the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from growth_sim import __version__
+from growth_sim.db import ledger
+from growth_sim.db.connect import connect, describe, ensure_database
+from growth_sim.engine.controller import initial_room
+from growth_sim.errors import DatabaseError, GrowthSimError
+from growth_sim.models import model_module
+from growth_sim.observe import measure
+from growth_sim.profile import Profile, profile_path
+from growth_sim.timeline.schedule import Schedule
+
+EXTENSIONS = ("pgstattuple", "pg_stat_statements")
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What `initialise` did: ``created``, ``unchanged`` or ``replaced``."""
+
+    action: str
+    database_created: bool
+
+
+def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bool = False,
+               sizing: str = "closed") -> InitResult:
+    """Make the database ready to grow; a no-op when it already holds the same settings.
+
+    Refuses a database initialised with other settings (unless `force`) and one that holds tables growth-sim
+    did not create. `sizing` ``open`` makes the data independent of the server (see `controller`).
+    """
+    created_db = ensure_database(dsn)
+    wanted = ledger.Run(profile=profile_reference(profile), profile_hash=profile.content_hash, model=profile.model,
+                        seed=seed, scale=scale, version=__version__, state={"sizing": sizing})
+    with connect(dsn) as conn:
+        if ledger.exists(conn):
+            current = ledger.load(conn)
+            differences = _differences(current, wanted)
+            if not differences:
+                return InitResult("unchanged", created_db)
+            if not force:
+                raise DatabaseError(
+                    f"{describe(dsn)} is already initialised with other settings ({'; '.join(differences)}); "
+                    "use the same settings, another database, or --force to drop its data and start over")
+            ledger.acquire_lock(conn)
+            drop_everything(conn)
+            action = "replaced"
+        else:
+            foreign = foreign_tables(conn)
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+                raise DatabaseError(
+                    f"{describe(dsn)} holds {len(foreign)} table(s) growth-sim did not create ({shown}); "
+                    "growth-sim only writes to an empty database or one it initialised: create a new database")
+            action = "created"
+        with conn.transaction():
+            for name in EXTENSIONS:
+                try:
+                    with conn.transaction():
+                        conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
+                except psycopg.Error as exc:
+                    raise DatabaseError(f"cannot create extension {name}: {exc.diag.message_primary}") from None
+            conn.execute(model_module(profile.model).build_schema_sql())
+            # Measured here, before autovacuum can visit the new catalog rows: a later reading would depend on when
+            # it did, and the data calibrated on it would differ from run to run.
+            planned = Schedule(profile, scale).size_at(0)
+            wanted.state["room"] = initial_room(measure.settled_size(conn), planned)
+            ledger.create(conn, wanted)
+    return InitResult(action, created_db)
+
+
+def profile_reference(profile: Profile) -> str:
+    """How the ledger names a profile: by name when it ships with growth-sim, else by absolute path."""
+    if profile_path(profile.name).resolve() == profile.path.resolve():
+        return profile.name
+    return str(profile.path.resolve())
+
+
+def _differences(current: ledger.Run, wanted: ledger.Run) -> list[str]:
+    out = []
+    for name in ("profile", "profile_hash", "seed", "scale"):
+        a, b = getattr(current, name), getattr(wanted, name)
+        if a != b:
+            label = "profile contents" if name == "profile_hash" else name
+            out.append(f"{label}: has {str(a)[:12]}, asked {str(b)[:12]}")
+    has, asked = current.state.get("sizing", "closed"), wanted.state.get("sizing", "closed")
+    if has != asked:
+        out.append(f"sizing: has {has}, asked {asked}")
+    return out
+
+
+def foreign_tables(conn: psycopg.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        " AND n.nspname NOT LIKE 'pg_toast%%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid"
+        " AND d.deptype = 'e') ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def drop_everything(conn: psycopg.Connection) -> None:
+    """Drop the application schema and the ledger of a database growth-sim initialised (for --force)."""
+    with conn.transaction():
+        conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def check_seed_scale(seed: int | None, scale: float | None) -> None:
+    """Refuse a seed or scale `initialise` cannot take (None: not given)."""
+    if scale is not None and not (0 < scale <= 1000):
+        raise GrowthSimError(f"--scale must be a number above 0 and at most 1000, got {scale}")
+    if seed is not None and not (0 <= seed < 2**63):
+        raise GrowthSimError(f"--seed must be between 0 and 2**63 - 1, got {seed}")

@@ -1,0 +1,93 @@
+"""Workers that write published units (see `growth_sim.claims`), each on its own connection.
+
+`--jobs N` runs N of them: the run's own connection plus N - 1 threads. Generation is numpy work that
+releases the GIL for much of its time, and each worker overlaps it with its COPY (`pipeline.prefetched`), so
+N workers keep up to N server backends busy. Other processes, on this machine or another, add their own
+workers by joining the run (`growth-sim advance --jobs N` while another advance holds the writer lock).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import psycopg
+
+from growth_sim.db import ledger
+from growth_sim.db.connect import connect
+from growth_sim.engine import claims, pipeline
+from growth_sim.models.taskpilot.rows import Widths
+
+POLL_SECONDS = 0.2
+
+Inserts = Callable[[str, int, int, Widths], Iterator[pipeline.Step]]
+
+
+class Workers:
+    """Claim and write published units with `jobs` connections until `keep_going()` says stop.
+
+    `on_unit(rows)` is called (under a lock) after each unit a worker commits.
+    """
+
+    def __init__(self, dsn: str, inserts: Inserts, clock: str, on_unit: Callable[[int], None]) -> None:
+        self.dsn, self.inserts, self.clock = dsn, inserts, clock
+        self._on_unit, self._lock = on_unit, threading.Lock()
+        self._stop = threading.Event()
+        self._conns: list[psycopg.Connection] = []
+        self._errors: list[BaseException] = []
+
+    def run(self, conn: psycopg.Connection, jobs: int, keep_going: Callable[[psycopg.Connection], bool]) -> None:
+        """Work on `conn` in this thread and on `jobs - 1` new connections in threads, until all are idle."""
+        threads = [threading.Thread(target=self._thread, args=(n, keep_going), name=f"growth-sim-worker-{n}",
+                                    daemon=True) for n in range(1, jobs)]
+        for thread in threads:
+            thread.start()
+        try:
+            self._work(conn, _worker_name(0), keep_going)
+        except BaseException:
+            self._stop.set()
+            for other in list(self._conns):
+                other.cancel_safe()  # the unit in progress rolls back; its claim is free again
+            raise
+        finally:
+            for thread in threads:
+                thread.join()
+        if self._errors:
+            raise self._errors[0]
+
+    def _thread(self, n: int, keep_going: Callable[[psycopg.Connection], bool]) -> None:
+        try:
+            with connect(self.dsn, autocommit=True) as conn:
+                conn.execute("SET synchronous_commit = off")  # as the run's own connection (see Run)
+                self._conns.append(conn)
+                self._work(conn, _worker_name(n), keep_going)
+        except BaseException as exc:
+            if not self._stop.is_set():
+                self._errors.append(exc)
+                self._stop.set()
+
+    def _work(self, conn: psycopg.Connection, name: str, keep_going: Callable[[psycopg.Connection], bool]) -> None:
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            with conn.transaction():
+                claim = claims.claim(conn)
+                if claim is not None:
+                    conn.execute("SELECT set_config('growth_sim.now', %s, true)", (self.clock,))
+                    pipeline.write(conn, pipeline.prefetched(
+                        self.inserts(claim.stream, claim.first, claim.stop, claim.widths)))
+                    ledger.record_unit(conn, claim.unit, None, {claim.stream: claim.stop - claim.first},
+                                       time.monotonic() - t0, worker=name)
+            if claim is not None:
+                with self._lock:
+                    self._on_unit(claim.stop - claim.first)
+            elif keep_going(conn):
+                time.sleep(POLL_SECONDS)
+            else:
+                return
+
+
+def _worker_name(n: int) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}/{n}"

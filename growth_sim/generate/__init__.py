@@ -1,0 +1,1 @@
+"""Generation primitives for models: counter-based randomness, COPY batches, text corpus."""

@@ -1,0 +1,1 @@
+"""Read-only views of a grown database: measurements, report, findings, reads, history, plot."""

@@ -227,8 +227,9 @@ class ModelPackage(Protocol):
         [project.entry-points."growth_sim.models"]
         mymodel = "mypackage.mymodel"
 
-    and named by profiles as ``model = "mymodel"``. Importing the package must stay cheap (the CLI reads
-    `TABLES` and `SCENARIOS` at start-up): import row generators and queries inside the functions.
+    and named by profiles as ``model = "mymodel"``. Keep importing the package cheap (validating a profile reads
+    `TABLES`, ``reads --scenario`` every installed model's `SCENARIOS`): import row generators and queries
+    inside the functions.
     """
 
     @property

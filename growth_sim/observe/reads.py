@@ -99,7 +99,7 @@ class Runner:
         self.seed = run.seed
         self.hour: int | None = run.clock_hour
         self.sampler = self._sampler(run.clock_hour)
-        if self.sampler is None and not follow_clock:
+        if self.hour is None and not follow_clock:
             raise DatabaseError("the database has no data yet: grow it first with `growth-sim advance --to initial`")
         self._rng = np.random.default_rng(seed)
         self._stop = threading.Event()
@@ -238,7 +238,7 @@ class Runner:
 
     def _wait_for_data(self) -> bool:
         """True once there is data to read (at once unless following a run still in its initial load)."""
-        while self.sampler is None:
+        while self.hour is None:
             if self._stop.wait(_POLL_SECONDS):
                 return False
         return not self._stop.is_set()
@@ -254,7 +254,7 @@ class Runner:
         except (GrowthSimError, psycopg.Error):
             return  # the writer may be between units; the next poll tries again
         if hour != self.hour:
-            self.hour, self.sampler = hour, self._sampler(hour)
+            self.sampler, self.hour = self._sampler(hour), hour  # the sampler first: `hour` says it is ready
 
 
 @contextmanager

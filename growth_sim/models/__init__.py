@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from growth_sim.errors import ModelError
 
-if TYPE_CHECKING:  # the API imports numpy; finding the models must stay cheap (the CLI does it at start-up)
+if TYPE_CHECKING:  # the API imports numpy, and the CLI imports this module at start-up
     from growth_sim.models.api import ModelPackage
 
 ENTRY_POINT_GROUP = "growth_sim.models"

@@ -220,7 +220,7 @@ def finding(id_: str, title: str, source: str, present: bool, evidence: dict[str
 
 # -- the package -------------------------------------------------------------------------------------------
 class ModelPackage(Protocol):
-    """What a model's entry point loads: a module (or any object) with these members.
+    """What a model's entry point loads: a module with these members.
 
     Registered in the model's ``pyproject.toml``::
 

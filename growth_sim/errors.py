@@ -17,3 +17,7 @@ class DatabaseError(GrowthSimError):
 
 class ClusterError(GrowthSimError):
     """The private PostgreSQL cluster cannot be created, started or stopped."""
+
+
+class ModelError(GrowthSimError):
+    """No installed model has the name a profile or a database gives."""

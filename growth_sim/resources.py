@@ -1,4 +1,4 @@
-"""Where the project's data files (schema SQL, profiles) live, installed or in a source checkout."""
+"""Where the project's data files (the profiles) live, installed or in a source checkout."""
 
 from pathlib import Path
 
@@ -6,7 +6,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def data_dir(name: str) -> Path:
-    """Return the folder `name` ("schema" or "profiles"), from the wheel or from the source tree."""
+    """Return the folder `name` ("profiles"), from the wheel or from the source tree."""
     for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
         if candidate.is_dir():
             return candidate

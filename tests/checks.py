@@ -21,7 +21,7 @@ from growth_sim.models.taskpilot.queries import CATALOGUE, Sampler
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 
-SCHEMA_SQL = Path(growth_sim.__file__).resolve().parents[1] / "schema" / "taskpilot.sql"
+SCHEMA_SQL = Path(growth_sim.__file__).resolve().parent / "models" / "taskpilot" / "schema.sql"
 TINY_TABLE_PAGES = 10  # below this a sequential scan is the right plan whatever the indexes
 # Dashboards aggregating all of an organization's issues: with a single organization (scales below 0.015) that
 # is the whole table, and a sequential scan is the right plan.

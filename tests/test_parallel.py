@@ -19,8 +19,8 @@ from growth_sim.db import ledger
 from growth_sim.engine import claims, pipeline
 from growth_sim.engine.install import initialise
 from growth_sim.engine.run import CALIBRATION_CHUNKS, Run, advance
+from growth_sim.models.api import Widths
 from growth_sim.models.taskpilot.model import TaskPilot
-from growth_sim.models.taskpilot.rows import Widths
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 

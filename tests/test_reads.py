@@ -12,7 +12,8 @@ from support import assert_user_error, query, scalar
 
 from growth_sim.engine.install import initialise
 from growth_sim.engine.run import advance
-from growth_sim.models.taskpilot.queries import CATALOGUE, SCENARIOS
+from growth_sim.models.taskpilot import SCENARIOS
+from growth_sim.models.taskpilot.queries import CATALOGUE, READ_MIX
 from growth_sim.observe import reads
 from growth_sim.profile import load_profile
 
@@ -71,6 +72,6 @@ def test_background_reads_follow_a_growth_run(grown_initial: str, pg_cluster, re
     result = runner.result()
     assert result.errors == 0 and result.queries > 0
     assert 0 < result.simulated_hour <= 24  # it followed the clock as the run moved it
-    rows = query(dsn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (reads.APPLICATION_NAME,))
+    rows = query(dsn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (READ_MIX.application_name,))
     assert rows == [(0,)]  # every reading connection is closed
     assert scalar(dsn, "SELECT clock_hour FROM growth_sim.run") == 24

@@ -1,15 +1,11 @@
-"""schema/taskpilot.sql applied into a fresh database: catalog facts, planted flaws, simulated clock."""
+"""TaskPilot's schema.sql applied into a fresh database: catalog facts, planted flaws, simulated clock."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import psycopg
 import pytest
-
-from growth_sim.resources import data_dir
-
-SCHEMA_SQL: Path = data_dir("schema") / "taskpilot.sql"
+from checks import SCHEMA_SQL
 
 # fmt: off
 MIG_TABLES = {

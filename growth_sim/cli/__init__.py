@@ -13,6 +13,7 @@ import click
 import psycopg
 
 from growth_sim import __version__
+from growth_sim.cli.model_choices import ScenarioChoice
 from growth_sim.db.cluster import Cluster
 from growth_sim.db.connect import connect, describe, ensure_database, external_target, resolve_dsn
 from growth_sim.errors import GrowthSimError
@@ -501,7 +502,7 @@ def report_command(dsn: str | None, as_json: bool) -> None:
 @click.option("--clients", type=int, default=4, show_default=True, help="Connections replaying the interactive "
               "scenarios (background jobs get one more, paced at their rate).")
 @click.option("--scenario", "scenarios", multiple=True,
-              type=click.Choice(["regular", "power", "background", "dashboards"]),
+              type=ScenarioChoice(),
               help="Replay only these scenarios (repeatable). Default: all four.")
 @click.option("--seed", type=int, default=None, help="Seed of the parameter draws (default: random).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON only.")

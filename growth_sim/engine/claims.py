@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.types.json import Jsonb
 
-from growth_sim.models.taskpilot.rows import Widths
+from growth_sim.models.api import Widths
 
 DDL = """
 CREATE TABLE IF NOT EXISTS growth_sim.claims (

@@ -19,7 +19,7 @@ import psycopg
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect
 from growth_sim.engine import claims, pipeline
-from growth_sim.models.taskpilot.rows import Widths
+from growth_sim.models.api import Widths
 
 POLL_SECONDS = 0.2
 

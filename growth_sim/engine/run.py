@@ -27,7 +27,7 @@ from growth_sim.engine.controller import SizeController, nominal_median, preview
 from growth_sim.engine.pipeline import Statement, Step
 from growth_sim.errors import DatabaseError, GrowthSimError
 from growth_sim.models import model_module
-from growth_sim.models.taskpilot.rows import Widths
+from growth_sim.models.api import Widths
 from growth_sim.observe import measure
 from growth_sim.profile import load_recorded_profile
 from growth_sim.timeline.schedule import HourPlan, Schedule
@@ -371,7 +371,7 @@ class Run:
         before it, after a crash or an interrupt, left dead rows no event counts), and tables the model does not
         describe at every check.
         """
-        streams = getattr(self.model, "changed_by", {}).get(table)
+        streams = self.model.changed_by.get(table)
         if streams is None or table not in self._readings:
             return True
         at, reading = self._readings[table]

@@ -1,20 +1,60 @@
-"""Simulated applications. A model is a package under `growth_sim.models` exposing `TABLES` and `Model`."""
+"""Simulated applications, found by entry point: each is a `growth_sim.models.api.ModelPackage`.
+
+A package registers a model under the entry point group ``growth_sim.models``; the name of the entry point is
+the name profiles give (``model = "taskpilot"``). growth-sim's own TaskPilot registers the same way.
+"""
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+import functools
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
-_MODELS = ("taskpilot",)
+from growth_sim.errors import ModelError
+
+if TYPE_CHECKING:  # the API imports numpy, and the CLI imports this module at start-up
+    from growth_sim.models.api import ModelPackage
+
+ENTRY_POINT_GROUP = "growth_sim.models"
 
 
-def model_module(name: str) -> ModuleType:
-    """The package of model `name`; KeyError with the known names if there is none."""
-    if name not in _MODELS:
-        raise KeyError(f"unknown model {name!r}; known models: {', '.join(_MODELS)}")
-    return importlib.import_module(f"{__name__}.{name}")
+@functools.cache
+def _registered() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)}
+
+
+def names() -> list[str]:
+    """The names of the installed models, sorted."""
+    return list(_registered())
+
+
+def refresh() -> None:
+    """Look for models again on the next call (after a model was installed into the running process)."""
+    _registered.cache_clear()
+    _loaded.cache_clear()
+
+
+@functools.cache
+def _loaded(name: str) -> ModelPackage:
+    entry = _registered()[name]
+    try:
+        return entry.load()
+    except Exception as exc:  # a broken plug-in may fail in any way while importing
+        raise ModelError(f"model {name!r} ({entry.value}) cannot be loaded: {exc}") from exc
+
+
+def model_module(name: str) -> ModelPackage:
+    """The package of model `name`; `ModelError` naming the installed models if there is none."""
+    if name not in _registered():
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(names()) or 'none'}")
+    return _loaded(name)
 
 
 def model_tables(name: str) -> frozenset[str]:
     """The tables model `name` writes."""
     return model_module(name).TABLES
+
+
+def scenarios() -> list[str]:
+    """The read scenarios of every installed model, each once, in the models' name order."""
+    return list(dict.fromkeys(s for name in names() for s in model_module(name).SCENARIOS))

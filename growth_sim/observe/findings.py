@@ -1,162 +1,118 @@
-"""`growth-sim findings`: the load guide's expected checkup findings and the README's alerts, with evidence.
+"""`growth-sim findings`: the model's expected findings and the README's generic alerts, with evidence.
 
 Each check returns ``{id, title, source, present, evidence, sql}``: whether the finding is there now, the
 numbers behind the answer (from the catalog, the statistics views, pgstattuple, pg_stat_statements and plain
-EXPLAIN), and SQL a user can paste into psql to see the same numbers.
+EXPLAIN), and SQL a user can paste into psql to see the same numbers. The model's expected findings (its planted
+flaws, `growth_sim.models.api.ModelPackage.expected_findings`) come first, then the checks every database gets:
+tables needing VACUUM, redundant indexes, foreign keys without an index, index bloat.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 
 from growth_sim.db import ledger
-from growth_sim.models.taskpilot.queries import BOARD_SQL, SLA_CHECK_SQL
+from growth_sim.models import model_module, names
+from growth_sim.models.api import Check, Finding, Probe, TableBloat, finding
 from growth_sim.observe import measure, statements
 from growth_sim.observe.report import iso
 from growth_sim.profile import load_profile
 
-ISSUES_BLOAT_ABOVE = 30.0  # load guide: "issues table bloat > 30 %"
 INDEX_BLOAT_ABOVE = 30.0  # estimated from pgstatindex leaf density against the b-tree fillfactor (90)
 INDEX_BLOAT_MIN_LEAF_PAGES = 8  # smaller indexes are all slack and no finding
 INDEX_BLOAT_MAX_BYTES = 1 << 30  # pgstatindex reads the whole index: bigger ones are left out (and named)
-CREATED_AT_INDEX = "idx_issues_created_at"
-
-Finding = dict[str, Any]
 
 
 def check(dsn: str) -> dict[str, Any]:
-    """Run every check on the database at `dsn`."""
+    """Run every check on the database at `dsn`: those of its model (of every installed model for a database
+    growth-sim did not grow), then the generic ones."""
     with statements.observer(dsn) as conn:
         pgss_note = statements.availability(conn)
-        context = {"pgss": pgss_note is None}
-        results = [fn(conn, context) for fn in CHECKS]
+        probe = _Probe(conn, pgss_note is None)
+        run = ledger.load(conn) if ledger.exists(conn) else None
+        results = [c.run(probe) for c in _checks([run.model] if run else names())]
     return {"findings": results, "present": sum(1 for f in results if f["present"]),
             "notes": [pgss_note] if pgss_note else []}
 
 
-def _finding(id_: str, title: str, source: str, present: bool, evidence: dict[str, Any], sql: str) -> Finding:
-    return {"id": id_, "title": title, "source": source, "present": bool(present), "evidence": evidence,
-            "sql": sql.strip()}
+def _checks(models: Iterable[str]) -> list[Check]:
+    own = [c for name in models for c in model_module(name).expected_findings()]
+    return [_table_bloat(c) if isinstance(c, TableBloat) else c for c in own] + list(GENERIC)
 
 
-def _has_table(conn: psycopg.Connection, name: str) -> bool:
-    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{name}",)).fetchone()[0]
+class _Probe:
+    """The engine's side of `growth_sim.models.api.Probe`."""
+
+    def __init__(self, conn: psycopg.Connection, pgss: bool) -> None:
+        self.conn, self._pgss = conn, pgss
+
+    def has_table(self, name: str) -> bool:
+        return self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{name}",)).fetchone()[0]
+
+    def simulated_now(self) -> datetime:
+        run = ledger.load(self.conn) if ledger.exists(self.conn) else None
+        if run is None or run.clock_hour is None:
+            return self.conn.execute("SELECT now()").fetchone()[0]
+        return load_profile(run.profile).start + timedelta(hours=run.clock_hour)
+
+    def explain(self, sql: str, params: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+        return statements.explain(self.conn, sql, params)
+
+    def plan_nodes(self, plan: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(statements.nodes(plan))
+
+    def scans_of(self, plan: dict[str, Any], table: str) -> list[dict[str, Any]]:
+        return [{k: n.get(k) for k in ("Node Type", "Index Name", "Index Cond", "Filter")}
+                for n in statements.nodes(plan) if n.get("Relation Name") == table]
+
+    def literal_sql(self, sql: str, params: dict[str, Any]) -> str:
+        return statements.literal_sql(self.conn, sql, params)
+
+    def statement_stats(self, queryid: int | None) -> dict[str, Any]:
+        if not self._pgss:
+            return {"available": False}
+        stats = statements.by_queryid(self.conn, queryid) if queryid is not None else None
+        return {"available": True, "queryid": queryid, "calls": stats["calls"] if stats else 0,
+                "mean_ms": stats["mean_ms"] if stats else None, "total_ms": stats["total_ms"] if stats else None}
+
+    def calls_sql(self, queryid: int | None) -> str:
+        if queryid is None:
+            return ""
+        return ("-- its calls and mean time (EXPLAIN VERBOSE shows the query identifier)\n"
+                "SELECT calls, mean_exec_time, total_exec_time, query FROM pg_stat_statements"
+                f" WHERE queryid = {queryid};")
 
 
-def _hot_project(conn: psycopg.Connection) -> str | None:
-    """The project with the most issues by the planner's statistics (no scan); any project without them."""
-    row = conn.execute("SELECT (most_common_vals::text::uuid[])[1] FROM pg_stats WHERE schemaname = 'public'"
-                       " AND tablename = 'issues' AND attname = 'project_id'").fetchone()
-    if row and row[0]:
-        return str(row[0])
-    row = conn.execute("SELECT project_id FROM issues LIMIT 1").fetchone()
-    return str(row[0]) if row else None
+# -- the model's bloat expectations ------------------------------------------------------------------------
+def _table_bloat(spec: TableBloat) -> Check:
+    """The check of a `TableBloat`: heap dead tuples plus free space above the percentage (pgstattuple;
+    approximate for huge tables)."""
+    id_, title, table = f"{spec.table}_bloat", f"{spec.table} table bloat > {spec.percent:g} %", spec.table
 
-
-def _simulated_now(conn: psycopg.Connection) -> datetime:
-    """The database's simulated clock (the server's clock for a database growth-sim did not grow)."""
-    run = ledger.load(conn) if ledger.exists(conn) else None
-    if run is None or run.clock_hour is None:
-        return conn.execute("SELECT now()").fetchone()[0]
-    return load_profile(run.profile).start + timedelta(hours=run.clock_hour)
-
-
-def _scans_of(plan: dict[str, Any], table: str) -> list[dict[str, Any]]:
-    return [{k: n.get(k) for k in ("Node Type", "Index Name", "Index Cond", "Filter")}
-            for n in statements.nodes(plan) if n.get("Relation Name") == table]
-
-
-def _calls_sql(queryid: int | None) -> str:
-    if queryid is None:
-        return ""
-    return ("-- its calls and mean time (EXPLAIN VERBOSE shows the query identifier)\n"
-            f"SELECT calls, mean_exec_time, total_exec_time, query FROM pg_stat_statements WHERE queryid = {queryid};")
-
-
-def _statement_stats(conn: psycopg.Connection, context: dict[str, Any], queryid: int | None) -> dict[str, Any]:
-    if not context["pgss"]:
-        return {"available": False}
-    stats = statements.by_queryid(conn, queryid) if queryid is not None else None
-    return {"available": True, "queryid": queryid, "calls": stats["calls"] if stats else 0,
-            "mean_ms": stats["mean_ms"] if stats else None, "total_ms": stats["total_ms"] if stats else None}
-
-
-# -- the load guide's four findings ------------------------------------------------------------------------
-def slow_board_query(conn: psycopg.Connection, context: dict[str, Any]) -> Finding:
-    """The board query (project, status, not archived, by sort_order) has no composite index to use."""
-    title, source = "Slow query on issues.status (missing composite index)", "load guide"
-    project = _hot_project(conn) if _has_table(conn, "issues") else None
-    if project is None:
-        return _finding("slow_board_query", title, source, False, {"reason": "issues holds no rows"}, "")
-    composite = conn.execute(
-        """SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-           WHERE i.indrelid = 'issues'::regclass AND i.indnatts >= 3
-             AND (SELECT array_agg(a.attname ORDER BY k.n) FROM unnest((i.indkey::int2[])[0:2]) WITH ORDINALITY
-                  AS k(attnum, n) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
-                 = ARRAY['project_id', 'status', 'sort_order']::name[]""").fetchall()
-    params = {"project": project, "status": "in_progress", "limit": 10}
-    plan, queryid = statements.explain(conn, BOARD_SQL, params)
-    sorts = [n.get("Sort Key") for n in statements.nodes(plan) if n["Node Type"] in ("Sort", "Incremental Sort")]
-    scans = _scans_of(plan, "issues")
-    status_filtered = any("status" in (s.get("Filter") or "") for s in scans)
-    flaw_in_plan = bool(sorts) or status_filtered
-    stats = _statement_stats(conn, context, queryid)
-    ran = stats["calls"] > 0 if stats["available"] else True
-    evidence = {"composite_indexes": [r[0] for r in composite], "plan_sort_keys": sorts,
-                "issues_scans": scans, "status_filtered_after_scan": status_filtered, "statement": stats,
-                "project_id": project}
-    return _finding("slow_board_query", title, source, not composite and flaw_in_plan and ran, evidence, f"""
--- indexes on issues (none leads with project_id, status, sort_order):
-SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'issues'::regclass;
--- the board query's plan: a Sort, or a Filter on status after an index scan on project_id
-EXPLAIN {statements.literal_sql(conn, BOARD_SQL, params)};
-{_calls_sql(queryid)}""")
-
-
-def issues_bloat(conn: psycopg.Connection, context: dict[str, Any]) -> Finding:
-    """issues heap: dead tuples plus free space above 30 % (pgstattuple; approximate for huge tables)."""
-    title, source = "issues table bloat > 30 %", "load guide"
-    if not _has_table(conn, "issues"):
-        return _finding("issues_bloat", title, source, False, {"reason": "no issues table"}, "")
-    b = measure.bloat(conn, "issues")
-    evidence = {**b, "threshold_percent": ISSUES_BLOAT_ABOVE}
-    function = "pgstattuple_approx" if b["method"] == "pgstattuple_approx" else "pgstattuple"
-    free = "approx_free_percent" if function == "pgstattuple_approx" else "free_percent"
-    return _finding("issues_bloat", title, source, b["bloat_percent"] > ISSUES_BLOAT_ABOVE, evidence, f"""
+    def run(probe: Probe) -> Finding:
+        if not probe.has_table(table):
+            return finding(id_, title, spec.source, False, {"reason": f"no {table} table"}, "")
+        b = measure.bloat(probe.conn, table)
+        evidence = {**b, "threshold_percent": spec.percent}
+        function = "pgstattuple_approx" if b["method"] == "pgstattuple_approx" else "pgstattuple"
+        free = "approx_free_percent" if function == "pgstattuple_approx" else "free_percent"
+        return finding(id_, title, spec.source, b["bloat_percent"] > spec.percent, evidence, f"""
 SELECT table_len, dead_tuple_percent, {free}, dead_tuple_percent + {free} AS bloat_percent
-FROM {function}('issues');""")
+FROM {function}('{table}');""")
+
+    return Check(id_, run, _bloat_summary)
 
 
-def unused_created_at_index(conn: psycopg.Connection, context: dict[str, Any]) -> Finding:
-    """idx_issues_created_at leads with project_id, so the created_at-only filters (SLA check) cannot use it."""
-    title, source = "Unused index on created_at (wrong column order)", "load guide"
-    row = conn.execute(
-        "SELECT s.idx_scan, pg_relation_size(s.indexrelid), pg_get_indexdef(s.indexrelid), s.relname"
-        " FROM pg_stat_user_indexes s WHERE s.indexrelname = %s", (CREATED_AT_INDEX,)).fetchone()
-    if row is None:
-        return _finding("unused_created_at_index", title, source, False,
-                        {"reason": f"there is no index {CREATED_AT_INDEX}"}, "")
-    scans, size, definition, _ = row
-    now = _simulated_now(conn)
-    plan, queryid = statements.explain(conn, SLA_CHECK_SQL, {"now": now})
-    issues_scans = _scans_of(plan, "issues")
-    stats = _statement_stats(conn, context, queryid)
-    ran = stats["calls"] > 0 if stats["available"] else True
-    evidence = {"index": CREATED_AT_INDEX, "definition": definition, "idx_scan": scans, "size_bytes": size,
-                "created_at_query": "sla_check", "created_at_query_scans": issues_scans,
-                "created_at_query_statement": stats}
-    return _finding("unused_created_at_index", title, source, scans == 0 and ran, evidence, f"""
-SELECT indexrelname, idx_scan, pg_size_pretty(pg_relation_size(indexrelid)), pg_get_indexdef(indexrelid)
-FROM pg_stat_user_indexes WHERE indexrelname = '{CREATED_AT_INDEX}';
--- the SLA check filters and orders issues by created_at alone: a Seq Scan, not the index
-EXPLAIN {statements.literal_sql(conn, SLA_CHECK_SQL, {"now": now})};
-{_calls_sql(queryid)}""")
+def _bloat_summary(e: dict[str, Any]) -> list[str]:
+    return [f"bloat {e['bloat_percent']:.1f} % (dead {e['dead_percent']:.1f} %, free {e['free_percent']:.1f} %)"
+            f" by {e['method']}; threshold {e['threshold_percent']:.0f} %"]
 
 
+# -- every database: tables needing VACUUM and the README's alerts -----------------------------------------
 NEEDS_VACUUM_SQL = """
 SELECT s.relname, s.n_dead_tup, s.n_live_tup, c.reltuples,
        current_setting('autovacuum_vacuum_threshold')::float8
@@ -167,8 +123,9 @@ WHERE s.schemaname = 'public'
 ORDER BY s.n_dead_tup DESC"""
 
 
-def tables_need_vacuum(conn: psycopg.Connection, context: dict[str, Any]) -> Finding:
+def tables_need_vacuum(probe: Probe) -> Finding:
     """Tables whose dead tuples passed autovacuum's trigger (threshold + scale factor x reltuples)."""
+    conn = probe.conn
     rows = conn.execute(
         """SELECT s.relname, s.n_dead_tup, s.n_live_tup, c.reltuples, c.reloptions,
                   s.last_vacuum, s.last_autovacuum
@@ -189,11 +146,10 @@ def tables_need_vacuum(conn: psycopg.Connection, context: dict[str, Any]) -> Fin
     closest = sorted(tables, key=lambda t: -t["n_dead_tup"] / t["threshold"])[:3] if not need else []
     evidence = {"tables": need, "closest_below_threshold": closest, "autovacuum_vacuum_threshold": base,
                 "autovacuum_vacuum_scale_factor": factor}
-    return _finding("tables_need_vacuum", "Tables need VACUUM", "load guide", bool(need), evidence,
-                    NEEDS_VACUUM_SQL + ";")
+    return finding("tables_need_vacuum", "Tables need VACUUM", "load guide", bool(need), evidence,
+                   NEEDS_VACUUM_SQL + ";")
 
 
-# -- the README's alerts -----------------------------------------------------------------------------------
 REDUNDANT_SQL = """
 SELECT a.indexrelid::regclass AS redundant, b.indexrelid::regclass AS covered_by, a.indrelid::regclass AS table
 FROM pg_index a JOIN pg_index b ON a.indrelid = b.indrelid AND a.indexrelid <> b.indexrelid
@@ -214,15 +170,15 @@ WHERE ca.relnamespace = 'public'::regnamespace AND ca.relam = cb.relam
 ORDER BY 3::text, 1::text, 2::text"""
 
 
-def redundant_indexes(conn: psycopg.Connection, context: dict[str, Any]) -> Finding:
+def redundant_indexes(probe: Probe) -> Finding:
     """Indexes whose columns are a leading prefix of another index on the same table (or duplicate one)."""
-    rows = conn.execute(REDUNDANT_SQL).fetchall()
+    rows = probe.conn.execute(REDUNDANT_SQL).fetchall()
     found: dict[str, dict[str, Any]] = {}
     for redundant, covered_by, table in rows:
         entry = found.setdefault(str(redundant), {"index": str(redundant), "table": str(table), "covered_by": []})
         entry["covered_by"].append(str(covered_by))
-    return _finding("redundant_indexes", "Redundant indexes", "README (H004)", bool(found),
-                    {"indexes": list(found.values())}, REDUNDANT_SQL + ";")
+    return finding("redundant_indexes", "Redundant indexes", "README (H004)", bool(found),
+                   {"indexes": list(found.values())}, REDUNDANT_SQL + ";")
 
 
 UNINDEXED_FK_SQL = """
@@ -237,12 +193,12 @@ WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
 GROUP BY 1, 2 ORDER BY 1::text, 2"""
 
 
-def unindexed_foreign_keys(conn: psycopg.Connection, context: dict[str, Any]) -> Finding:
+def unindexed_foreign_keys(probe: Probe) -> Finding:
     """Foreign keys whose columns lead no index: deletes and updates of the parent scan the child table."""
-    rows = conn.execute(UNINDEXED_FK_SQL).fetchall()
+    rows = probe.conn.execute(UNINDEXED_FK_SQL).fetchall()
     keys = [{"table": str(t), "constraint": name, "columns": list(cols)} for t, name, cols in rows]
-    return _finding("unindexed_foreign_keys", "Foreign keys without an index", "README", bool(keys),
-                    {"foreign_keys": keys}, UNINDEXED_FK_SQL + ";")
+    return finding("unindexed_foreign_keys", "Foreign keys without an index", "README", bool(keys),
+                   {"foreign_keys": keys}, UNINDEXED_FK_SQL + ";")
 
 
 INDEX_BLOAT_SQL = """
@@ -256,11 +212,11 @@ WHERE am.amname = 'btree' AND st.schemaname = 'public' AND st.n_tup_upd + st.n_t
 ORDER BY s.avg_leaf_density"""
 
 
-def index_bloat(conn: psycopg.Connection, context: dict[str, Any]) -> Finding:
+def index_bloat(probe: Probe) -> Finding:
     """B-tree indexes of updated tables whose leaves are far emptier than the fillfactor leaves them."""
-    title, source = "Index bloat", "README (F005)"
+    title, source, conn = "Index bloat", "README (F005)", probe.conn
     if not conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pgstattuple'").fetchone():
-        return _finding("index_bloat", title, source, False, {"reason": "pgstattuple is not installed"}, "")
+        return finding("index_bloat", title, source, False, {"reason": "pgstattuple is not installed"}, "")
     rows = conn.execute(INDEX_BLOAT_SQL, {"max_bytes": INDEX_BLOAT_MAX_BYTES}).fetchall()
     bloated = [{"index": str(ix), "table": table, "size_bytes": size, "avg_leaf_density": density,
                 "leaf_pages": leaves, "estimated_bloat_percent": float(estimate)}
@@ -270,61 +226,55 @@ def index_bloat(conn: psycopg.Connection, context: dict[str, Any]) -> Finding:
         "SELECT indexrelname FROM pg_stat_user_indexes WHERE schemaname = 'public'"
         " AND pg_relation_size(indexrelid) > %s", (INDEX_BLOAT_MAX_BYTES,)).fetchall()]
     evidence = {"indexes": bloated, "threshold_percent": INDEX_BLOAT_ABOVE, "not_measured_larger_than_1GiB": skipped}
-    return _finding("index_bloat", title, source, bool(bloated), evidence,
-                    INDEX_BLOAT_SQL.replace("%(max_bytes)s", str(INDEX_BLOAT_MAX_BYTES)) + ";")
+    return finding("index_bloat", title, source, bool(bloated), evidence,
+                   INDEX_BLOAT_SQL.replace("%(max_bytes)s", str(INDEX_BLOAT_MAX_BYTES)) + ";")
 
 
-CHECKS: tuple[Callable[[psycopg.Connection, dict[str, Any]], Finding], ...] = (
-    slow_board_query, issues_bloat, unused_created_at_index, tables_need_vacuum,
-    redundant_indexes, unindexed_foreign_keys, index_bloat,
+def _vacuum_summary(e: dict[str, Any]) -> list[str]:
+    return [f"{t['table']}: {t['n_dead_tup']:,} dead tuples > threshold {t['threshold']:,.0f}"
+            for t in e["tables"]] or [
+        f"none above its autovacuum threshold; closest: {t['table']} {t['n_dead_tup']:,} of "
+        f"{t['threshold']:,.0f} (last autovacuum {t['last_autovacuum'] or 'never'})"
+        for t in e["closest_below_threshold"][:1]]
+
+
+def _redundant_summary(e: dict[str, Any]) -> list[str]:
+    return [f"{len(e['indexes'])} indexes: " + ", ".join(i["index"] for i in e["indexes"])]
+
+
+def _foreign_keys_summary(e: dict[str, Any]) -> list[str]:
+    return [f"{len(e['foreign_keys'])} foreign keys: " + ", ".join(
+        f"{k['table']}({', '.join(k['columns'])})" for k in e["foreign_keys"])]
+
+
+def _index_bloat_summary(e: dict[str, Any]) -> list[str]:
+    return [f"{i['index']}: ~{i['estimated_bloat_percent']:.0f} % (leaf density {i['avg_leaf_density']:.0f} %)"
+            for i in e["indexes"][:5]] + ([f"... and {len(e['indexes']) - 5} more"] if len(e["indexes"]) > 5 else [])
+
+
+GENERIC: tuple[Check, ...] = (
+    Check("tables_need_vacuum", tables_need_vacuum, _vacuum_summary),
+    Check("redundant_indexes", redundant_indexes, _redundant_summary),
+    Check("unindexed_foreign_keys", unindexed_foreign_keys, _foreign_keys_summary),
+    Check("index_bloat", index_bloat, _index_bloat_summary),
 )
 
 
 def format_findings(result: dict[str, Any]) -> str:
     """One block per finding: PRESENT/absent, the key numbers, and the SQL to check it."""
+    summaries = {c.id: c.summary for c in _checks(names())}
     lines = []
     for f in result["findings"]:
         lines.append(f"[{'PRESENT' if f['present'] else 'absent '}] {f['title']}  ({f['source']})")
-        lines += [f"    {line}" for line in _summary(f)]
+        lines += [f"    {line}" for line in _summary(f, summaries)]
     lines.append(f"\n{result['present']} of {len(result['findings'])} findings present;"
                  " `growth-sim findings --json` gives the evidence and the SQL to check each one")
     lines += [f"note: {n}" for n in result["notes"]]
     return "\n".join(lines)
 
 
-def _summary(f: Finding) -> list[str]:
+def _summary(f: Finding, summaries: dict[str, Callable[[dict[str, Any]], list[str]]]) -> list[str]:
     e = f["evidence"]
     if "reason" in e:
         return [e["reason"]]
-    match f["id"]:
-        case "slow_board_query":
-            s = e["statement"]
-            calls = f"{s['calls']:,} calls, mean {s['mean_ms']} ms" if s.get("available") and s["calls"] else \
-                ("not run yet" if s.get("available") else "pg_stat_statements unavailable")
-            return [f"composite index: {', '.join(e['composite_indexes']) or 'none'}; plan sorts by "
-                    f"{e['plan_sort_keys'] or '-'}; status filtered after the scan: {e['status_filtered_after_scan']}",
-                    f"board query: {calls}"]
-        case "issues_bloat":
-            return [f"bloat {e['bloat_percent']:.1f} % (dead {e['dead_percent']:.1f} %, free {e['free_percent']:.1f} %)"
-                    f" by {e['method']}; threshold {e['threshold_percent']:.0f} %"]
-        case "unused_created_at_index":
-            s = e["created_at_query_statement"]
-            calls = f"{s['calls']:,} calls" if s.get("available") else "calls unknown"
-            return [f"{e['definition']}", f"idx_scan {e['idx_scan']}; SLA check on created_at: {calls}, scans "
-                    + ", ".join(sorted({x['Node Type'] for x in e['created_at_query_scans']}))]
-        case "tables_need_vacuum":
-            return [f"{t['table']}: {t['n_dead_tup']:,} dead tuples > threshold {t['threshold']:,.0f}"
-                    for t in e["tables"]] or [
-                f"none above its autovacuum threshold; closest: {t['table']} {t['n_dead_tup']:,} of "
-                f"{t['threshold']:,.0f} (last autovacuum {t['last_autovacuum'] or 'never'})"
-                for t in e["closest_below_threshold"][:1]]
-        case "redundant_indexes":
-            return [f"{len(e['indexes'])} indexes: " + ", ".join(i["index"] for i in e["indexes"])]
-        case "unindexed_foreign_keys":
-            return [f"{len(e['foreign_keys'])} foreign keys: " + ", ".join(
-                f"{k['table']}({', '.join(k['columns'])})" for k in e["foreign_keys"])]
-        case "index_bloat":
-            return [f"{i['index']}: ~{i['estimated_bloat_percent']:.0f} % (leaf density {i['avg_leaf_density']:.0f} %)"
-                    for i in e["indexes"][:5]] + ([f"... and {len(e['indexes']) - 5} more"]
-                                                   if len(e["indexes"]) > 5 else [])
-    return []
+    return summaries[f["id"]](e) if f["id"] in summaries else []

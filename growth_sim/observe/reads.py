@@ -1,9 +1,10 @@
-"""`growth-sim reads`: replay the load guide's read mix as SQL, with client threads, and measure latencies.
+"""`growth-sim reads`: replay the model's read mix as SQL, with client threads, and measure latencies.
 
-Interactive scenarios (regular users, power users, dashboards) run on `clients` connections, each drawing query
-classes with the load guide's proportions and no think time; background jobs run on a connection of their own at
-their arrival rate. Every connection is read-only, autocommit (no snapshot held across statements) and gives up
-on a lock after a short wait, so reads never hold back VACUUM or block a writer.
+Interactive scenarios (TaskPilot's regular users, power users, dashboards) run on `clients` connections, each
+drawing query classes with the mix's proportions and no think time; background jobs run on a connection of their
+own at their arrival rate (see `growth_sim.models.api.ReadMix`). Every connection is read-only, autocommit (no
+snapshot held across statements) and gives up on a lock after a short wait, so reads never hold back VACUUM or
+block a writer.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from growth_sim.models import model_module
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 
-APPLICATION_NAME = "taskpilot"
 _SESSION_OPTIONS = "-c default_transaction_read_only=on -c lock_timeout=1s -c statement_timeout=5min"
 _POLL_SECONDS = 0.5
 
@@ -88,18 +88,18 @@ class Runner:
         with connect(dsn) as conn:
             run = ledger.load(conn)
         self.mix = model_module(run.model).read_mix()
-        chosen = list(scenarios or self.mix.SCENARIOS)
-        unknown = sorted(set(chosen) - set(self.mix.SCENARIOS))
+        chosen = list(scenarios or self.mix.scenarios)
+        unknown = sorted(set(chosen) - set(self.mix.scenarios))
         if unknown:
-            raise GrowthSimError(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(self.mix.SCENARIOS)}")
-        self.dsn = make_conninfo(dsn, application_name=APPLICATION_NAME, options=_SESSION_OPTIONS)
+            raise GrowthSimError(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(self.mix.scenarios)}")
+        self.dsn = make_conninfo(dsn, application_name=self.mix.application_name, options=_SESSION_OPTIONS)
         self.control_dsn = dsn
         self.clients, self.scenarios, self.follow_clock = clients, chosen, follow_clock
         self.schedule = Schedule(load_profile(run.profile), run.scale)
         self.seed = run.seed
         self.hour: int | None = run.clock_hour
         self.sampler = self._sampler(run.clock_hour)
-        if self.sampler is None and not follow_clock:
+        if self.hour is None and not follow_clock:
             raise DatabaseError("the database has no data yet: grow it first with `growth-sim advance --to initial`")
         self._rng = np.random.default_rng(seed)
         self._stop = threading.Event()
@@ -115,8 +115,9 @@ class Runner:
     def start(self, queries: int | None = None) -> None:
         self._budget = queries
         self._started = time.monotonic()
-        interactive = [q for q in self.mix.CATALOGUE if q.scenario != "background" and q.scenario in self.scenarios]
-        background = [q for q in self.mix.CATALOGUE if q.scenario == "background" and q.scenario in self.scenarios]
+        chosen = [q for q in self.mix.catalogue if q.scenario in self.scenarios]
+        interactive = [q for q in chosen if q.scenario not in self.mix.background]
+        background = [q for q in chosen if q.scenario in self.mix.background]
         workers: list[Callable[[psycopg.Connection, dict[str, ClassStats], np.random.Generator], None]] = []
         if interactive:
             workers += [lambda c, s, r: self._interactive(c, s, r, interactive)] * self.clients
@@ -169,7 +170,7 @@ class Runner:
         return sum(c.errors for stats in self._stats for c in list(stats.values()))
 
     def result(self) -> ReadsResult:
-        merged: dict[str, ClassStats] = {q.name: ClassStats(q.scenario) for q in self.mix.CATALOGUE
+        merged: dict[str, ClassStats] = {q.name: ClassStats(q.scenario) for q in self.mix.catalogue
                                          if q.scenario in self.scenarios}
         for stats in self._stats:
             for name, c in stats.items():
@@ -196,7 +197,7 @@ class Runner:
 
     def _background(self, conn: psycopg.Connection, stats: dict[str, ClassStats], rng: np.random.Generator,
                     classes: list) -> None:
-        period = 1.0 / self.mix.BACKGROUND_RATE
+        period = 1.0 / self.mix.background_rate
         due = time.monotonic()
         while self._wait_for_data():
             for query in classes:
@@ -237,14 +238,14 @@ class Runner:
 
     def _wait_for_data(self) -> bool:
         """True once there is data to read (at once unless following a run still in its initial load)."""
-        while self.sampler is None:
+        while self.hour is None:
             if self._stop.wait(_POLL_SECONDS):
                 return False
         return not self._stop.is_set()
 
     # -- the simulated clock ---------------------------------------------------------------------------
     def _sampler(self, hour: int | None):
-        return None if hour is None else self.mix.Sampler(self.schedule, self.seed, hour)
+        return None if hour is None else self.mix.sampler(self.schedule, self.seed, hour)
 
     def _refresh_clock(self) -> None:
         try:
@@ -253,7 +254,7 @@ class Runner:
         except (GrowthSimError, psycopg.Error):
             return  # the writer may be between units; the next poll tries again
         if hour != self.hour:
-            self.hour, self.sampler = hour, self._sampler(hour)
+            self.sampler, self.hour = self._sampler(hour), hour  # the sampler first: `hour` says it is ready
 
 
 @contextmanager

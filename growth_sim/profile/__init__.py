@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from growth_sim.errors import DatabaseError, ProfileError
+from growth_sim.errors import DatabaseError, ModelError, ProfileError
 from growth_sim.resources import data_dir
 from growth_sim.timeline.quantities import parse_duration, parse_rate, parse_size
 
@@ -250,8 +250,8 @@ class _Reader:
         model = self.text("profile.model", head.get("model"))
         try:
             tables = model_tables(model)
-        except KeyError as exc:
-            raise self.fail("profile.model", exc.args[0]) from None
+        except ModelError as exc:
+            raise self.fail("profile.model", str(exc)) from None
         start_text = self.text("profile.start", head.get("start"))
         try:
             start = datetime.fromisoformat(start_text)

@@ -1,9 +1,10 @@
-"""TaskPilot as the engine sees it: what to create, insert, update and delete."""
+"""TaskPilot as the engine sees it: what to create, insert, update and delete (a `growth_sim.models.api.Model`)."""
 
 from __future__ import annotations
 
 from growth_sim.generate.batch import Batch
-from growth_sim.models.taskpilot import TABLES, operations, rows
+from growth_sim.models.api import Operation, Widths
+from growth_sim.models.taskpilot import TABLES, operations, reference, rows
 from growth_sim.models.taskpilot.world import World
 from growth_sim.timeline.schedule import HourPlan, Schedule
 
@@ -11,7 +12,6 @@ from growth_sim.timeline.schedule import HourPlan, Schedule
 class TaskPilot:
     """The TaskPilot model bound to a schedule and a seed."""
 
-    name = "taskpilot"
     tables = TABLES
     # Insert order inside a unit: parents before children.
     insert_order = ("issues", "issue_labels", "issue_links", "sla_status", "comments", "attachments",
@@ -25,13 +25,13 @@ class TaskPilot:
         self.world = World(schedule, seed)
 
     def reference_batches(self) -> list[Batch]:
-        return rows.reference(self.world)
+        return reference.reference(self.world)
 
-    def insert_batch(self, stream: str, first: int, stop: int, widths: rows.Widths) -> Batch:
+    def insert_batch(self, stream: str, first: int, stop: int, widths: Widths) -> Batch:
         return rows.GENERATORS[stream](self.world, first, stop, widths)
 
-    def history_operations(self) -> list[operations.Operation]:
+    def history_operations(self) -> list[Operation]:
         return operations.history_operations(self.world)
 
-    def hour_operations(self, plan: HourPlan) -> list[operations.Operation]:
+    def hour_operations(self, plan: HourPlan) -> list[Operation]:
         return operations.hour_operations(self.world, plan)

@@ -7,11 +7,11 @@ Each hour is cut into slices; a slice's statements run with the simulated clock 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from growth_sim.generate.rand import timestamps, uuid_strings
+from growth_sim.models.api import Operation
 from growth_sim.models.taskpilot.world import World
 from growth_sim.timeline.schedule import HourPlan
 
@@ -54,17 +54,6 @@ FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(id, at) WHERE n.id = u.id"""
 ISSUE_TOUCH = "UPDATE issues SET updated_at = app_now() WHERE id = ANY(%s::uuid[])"
 
 NOTIFICATION_DELETE = "DELETE FROM notifications WHERE id = ANY(%s::uuid[])"
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One statement of an hour, run with the simulated clock at `hour` (fractional)."""
-
-    hour: float
-    name: str
-    sql: str
-    params: tuple
-    rows: int
 
 
 def _slice(hours: np.ndarray, hour: int) -> np.ndarray:

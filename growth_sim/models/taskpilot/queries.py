@@ -9,13 +9,13 @@ ones, the simulated clock as "now".
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from growth_sim.generate.rand import uuid_strings
+from growth_sim.models.api import QueryClass, ReadMix
 from growth_sim.models.taskpilot.world import World
 from growth_sim.timeline.schedule import Schedule
 
@@ -25,22 +25,6 @@ BOARD_STATUSES = ("in_progress", "backlog", "todo", "in_review")
 # query filters by project and orders by created_at, so it is not named for any.
 ISSUES_BY_PROJECT = ("idx_issues_project_id", "idx_issues_status", "idx_issues_priority", "idx_issues_sort_order",
                      "issues_number_project_unique")
-
-
-@dataclass(frozen=True)
-class QueryClass:
-    """One kind of query the application sends.
-
-    `weight` is its share within `scenario` (the load guide's requests per hour, §5.3); `indexes` are the
-    indexes the workload document says serve it (empty: a planted flaw means none does).
-    """
-
-    name: str
-    scenario: str
-    sql: str
-    weight: float
-    params: Callable[[Sampler, np.random.Generator], dict[str, Any]]
-    indexes: tuple[str, ...] = ()
 
 
 class Sampler:
@@ -100,6 +84,8 @@ WHERE sp.is_active
 ORDER BY i.created_at
 LIMIT 100"""
 
+# Weights are the load guide's requests per hour (§5.3); indexes those the workload document says serve each query
+# (none: a planted flaw means none does).
 CATALOGUE: tuple[QueryClass, ...] = (
     # -- regular users: dashboard, issue lists by status, issue detail, comments, activity ------------------
     QueryClass("project_dashboard", "regular", """SELECT p.id, p.name, p.key, p.status, p.issue_count, p.updated_at
@@ -201,5 +187,5 @@ LIMIT 50 OFFSET %(offset)s""", 770, lambda s, rng: {"org": s.organization(rng), 
                ("idx_activity_log_created_at",)),
 )
 
-SCENARIOS = ("regular", "power", "background", "dashboards")
 BACKGROUND_RATE = 10.0  # background-job iterations per second (WL: constant arrival rate)
+READ_MIX = ReadMix("taskpilot", CATALOGUE, Sampler, background=("background",), background_rate=BACKGROUND_RATE)

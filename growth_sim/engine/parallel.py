@@ -75,7 +75,7 @@ class Workers:
             with conn.transaction():
                 claim = claims.claim(conn)
                 if claim is not None:
-                    conn.execute("SELECT set_config('growth_sim.now', %s, true)", (self.clock,))
+                    pipeline.set_clock(conn, self.clock)
                     pipeline.write(conn, pipeline.prefetched(
                         self.inserts(claim.stream, claim.first, claim.stop, claim.widths)))
                     ledger.record_unit(conn, claim.unit, None, {claim.stream: claim.stop - claim.first},

@@ -111,7 +111,7 @@ class Run:
         return self.schedule.time_of(hour).isoformat()
 
     def _set_clock(self, hour: float) -> None:
-        self.conn.execute("SELECT set_config('growth_sim.now', %s, true)", (self._clock(hour),))
+        pipeline.set_clock(self.conn, self._clock(hour))
 
     def _inserts(self, stream: str, first: int, stop: int, widths: Widths) -> Iterator[Step]:
         """The rows [first, stop) of a stream, generated in sub-batches (the knob's payload is hex in COPY text)."""

@@ -253,8 +253,7 @@ class Run:
             report(Progress("joined", units, units, None, written, 0, time.monotonic() - started))
 
         def leader_loading(conn: psycopg.Connection) -> bool:
-            return ledger.lock_holder(conn) is not None and \
-                conn.execute("SELECT clock_hour IS NULL FROM growth_sim.run").fetchone()[0]
+            return ledger.lock_holder(conn) is not None and ledger.clock_hour(conn) is None
 
         parallel.Workers(self.dsn, self._inserts, self._clock(0), count).run(self.conn, jobs, leader_loading)
 
@@ -331,8 +330,7 @@ class Run:
             widths()
 
     def run_clock(self) -> int:
-        clock = self.conn.execute("SELECT clock_hour FROM growth_sim.run").fetchone()[0]
-        return int(clock or 0)
+        return ledger.clock_hour(self.conn) or 0
 
     def check(self, hour: int, target: int, db_size: int | None = None, *, lazy: bool = False) -> int:
         """Measure sizes and bloat, emulate VACUUM, record the measurement; returns the database size.
@@ -481,7 +479,7 @@ def _interrupted_message(dsn: str, schedule: Schedule) -> str:
     """Where an interrupted run stopped, read on a new connection (the old one may be mid-COPY)."""
     try:
         with connect(dsn, autocommit=True) as conn:
-            hour = conn.execute("SELECT clock_hour FROM growth_sim.run").fetchone()[0]
+            hour = ledger.clock_hour(conn)
     except (GrowthSimError, psycopg.Error):
         return "interrupted; the unit in progress was rolled back; run the same command to resume"
     where = "in the initial dataset" if hour is None else \

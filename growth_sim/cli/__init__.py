@@ -193,7 +193,8 @@ def plan_command(
     Needs no database: the plan comes from the profile alone. `--to initial` shows the initial dataset.
     """
     from growth_sim.profile import load_profile
-    from growth_sim.timeline.plan import build_plan, format_plan, parse_scale, resolve_range
+    from growth_sim.timeline.plan import build_plan, format_plan, resolve_range
+    from growth_sim.timeline.quantities import parse_scale
     from growth_sim.timeline.schedule import Schedule
 
     profile = load_profile(profile_name)
@@ -214,8 +215,9 @@ def plan_command(
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, force: bool, as_json: bool) -> None:
     """Create the database (if missing), the application schema and the growth-sim ledger."""
-    from growth_sim.engine.install import check_seed_scale, initialise
+    from growth_sim.engine.install import initialise
     from growth_sim.profile import load_profile
+    from growth_sim.timeline.quantities import check_seed_scale
 
     profile = load_profile(profile_name)
     check_seed_scale(seed, scale)
@@ -452,8 +454,9 @@ def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float 
              target: str | None = None) -> None:
     """Initialise a new database; an initialised one keeps its settings (flags given must match them)."""
     from growth_sim.db import ledger
-    from growth_sim.engine.install import check_seed_scale, initialise
+    from growth_sim.engine.install import initialise
     from growth_sim.profile import load_profile
+    from growth_sim.timeline.quantities import check_seed_scale
     from growth_sim.timeline.schedule import Schedule
 
     check_seed_scale(seed, scale)

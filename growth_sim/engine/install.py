@@ -11,7 +11,7 @@ from growth_sim import __version__
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect, describe, ensure_database
 from growth_sim.engine.controller import initial_room
-from growth_sim.errors import DatabaseError, GrowthSimError
+from growth_sim.errors import DatabaseError
 from growth_sim.models import model_module
 from growth_sim.observe import measure
 from growth_sim.profile import Profile, profile_path
@@ -111,10 +111,3 @@ def drop_everything(conn: psycopg.Connection) -> None:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
 
-
-def check_seed_scale(seed: int | None, scale: float | None) -> None:
-    """Refuse a seed or scale `initialise` cannot take (None: not given)."""
-    if scale is not None and not (0 < scale <= 1000):
-        raise GrowthSimError(f"--scale must be a number above 0 and at most 1000, got {scale}")
-    if seed is not None and not (0 <= seed < 2**63):
-        raise GrowthSimError(f"--seed must be between 0 and 2**63 - 1, got {seed}")

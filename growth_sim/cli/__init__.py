@@ -254,7 +254,7 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
     """
     from growth_sim.cli.progress import ProgressBar
     from growth_sim.cli.summary import format_summary
-    from growth_sim.engine.run import advance
+    from growth_sim.engine.advance import advance
 
     target_db = resolve_dsn(dsn)
     _prepare(target_db.dsn, profile_name, seed, scale, target)
@@ -418,7 +418,7 @@ def release_command(dsn: str | None, as_json: bool) -> None:
     checkup should find. Release them when the database should age in wall-clock time again; the next
     `advance` or `steady` takes them back.
     """
-    from growth_sim.engine.run import release
+    from growth_sim.engine.advance import release
 
     target_db = resolve_dsn(dsn)
     tables = release(target_db.dsn)

@@ -61,7 +61,7 @@ class Workers:
     def _thread(self, n: int, keep_going: Callable[[psycopg.Connection], bool]) -> None:
         try:
             with connect(self.dsn, autocommit=True) as conn:
-                conn.execute("SET synchronous_commit = off")  # as the run's own connection (see Run)
+                conn.execute("SET synchronous_commit = off")  # as the run's own connection (see Session)
                 self._conns.append(conn)
                 self._work(conn, _worker_name(n), keep_going)
         except BaseException as exc:

@@ -42,7 +42,8 @@ import psycopg
 
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect
-from growth_sim.engine.run import RECONNECT_DELAYS, Interrupted, Progress, Run, _first_line, _reconnect
+from growth_sim.engine.progress import Progress
+from growth_sim.engine.run import RECONNECT_DELAYS, Interrupted, Run, _first_line, _reconnect
 from growth_sim.errors import DatabaseError, GrowthSimError
 from growth_sim.observe import measure
 from growth_sim.profile import HOURS_PER_WEEK, Profile, load_profile
@@ -172,8 +173,8 @@ class SteadyRun:
     def _take(self, run: Run) -> Run:
         """Hold the writer lock on `run`'s session and hold autovacuum off on the bloat tables (as advance does)."""
         try:
-            ledger.acquire_lock(run.conn)
-            run.autovacuum(False)
+            ledger.acquire_lock(run.session.conn)
+            run.checks.autovacuum(False)
         except BaseException:
             run.close()
             raise
@@ -181,19 +182,20 @@ class SteadyRun:
 
     def _timeline(self, run: Run, horizon_hour: int) -> tuple[int, RatePlan]:
         """The ledger's clock (simulated seconds) and the rate plan continuing from it at this run's rate."""
-        saved = run.run.state.get("steady")
-        clock = _clock(run.run)
+        session = run.session
+        saved = session.row.state.get("steady")
+        clock = _clock(session.row)
         if saved is None:
-            segments = [Segment(run.run.clock_hour, self.rate)]
+            segments = [Segment(session.row.clock_hour, self.rate)]
         else:
             segments = [Segment.from_state(s) for s in saved["segments"]]
             if segments[-1].rate != self.rate:
                 start = -(-clock // 3600)
                 segments = [s for s in segments if s.hour < start] + [Segment(start, self.rate)]
-        run.run.state["steady"] = {"segments": [s.to_state() for s in segments], "clock": clock}
-        horizon = max(horizon_hour, math.ceil(clock / 3600) + HORIZON_HOURS, run.profile.last_hour + 1)
-        plan = RatePlan(run.profile, run.run.scale, segments, horizon)
-        run.use_schedule(plan)
+        session.row.state["steady"] = {"segments": [s.to_state() for s in segments], "clock": clock}
+        horizon = max(horizon_hour, math.ceil(clock / 3600) + HORIZON_HOURS, session.profile.last_hour + 1)
+        plan = RatePlan(session.profile, session.row.scale, segments, horizon)
+        session.use_schedule(plan)
         return clock, plan
 
     def _end(self, run: Run, clock: int) -> int | None:
@@ -202,11 +204,11 @@ class SteadyRun:
             return clock + max(1, round(self.duration * self.speed))
         if self.until is None:
             return None
-        hour = run.schedule.parse_target(self.until, clock // 3600)
+        hour = run.session.schedule.parse_target(self.until, clock // 3600)
         if hour * 3600 <= clock:
             raise GrowthSimError(
                 f"--until {self.until!r} (hour {hour}) is not after the database's simulated clock "
-                f"({run.schedule.time_of(clock / 3600):%Y-%m-%d %H:%M:%S}); growth-sim only moves forward")
+                f"({run.session.schedule.time_of(clock / 3600):%Y-%m-%d %H:%M:%S}); growth-sim only moves forward")
         return hour * 3600
 
     # -- the run ---------------------------------------------------------------------------------------------
@@ -220,13 +222,13 @@ class SteadyRun:
     def _execute(self) -> SteadyResult:
         run = self._take(Run(self.dsn))
         try:
-            end = self._end(run, _clock(run.run))
-            if run.run.clock_hour is None:
-                run.load_initial(self.on_initial)
-                run.check(0, NO_TARGET)
-                run.run = ledger.load(run.conn)
+            end = self._end(run, _clock(run.session.row))
+            if run.session.row.clock_hour is None:
+                run.initial.load(self.on_initial)
+                run.checks.check(0, NO_TARGET)
+                run.session.reload()
             clock, plan = self._timeline(run, -(-end // 3600) if end else 0)
-            size_now = measure.database_size(run.conn)
+            size_now = measure.database_size(run.session.conn)
             plan.rebase(clock / 3600, size_now)
             self.sim0, self.wall0, self.size0, self.clock = clock, time.monotonic(), size_now, clock
             self.size_now, self.end, self.plan = size_now, end, plan
@@ -252,20 +254,20 @@ class SteadyRun:
         t1 = min((t0 // self.step + 1) * self.step, (t0 // 3600 + 1) * 3600, self.end or math.inf)
         if t1 > self.plan.last_hour * 3600:
             self.plan = self.plan.extended(t1 // 3600 + HORIZON_HOURS)
-            run.use_schedule(self.plan)
+            run.session.use_schedule(self.plan)
         with self.signals.phase("wait"):
             self._wait(self._due(t1))
         with self.signals.phase("unit"):
             work = self.plan.slice_plan(t0 / 3600, t1 / 3600)
             planned = self.plan.size_at(t1 / 3600) - self.plan.size_at(t0 / 3600)
-            run.run.state["steady"]["clock"] = t1
-            counts, self.size_now = run.run_unit(work, unit_name(t0, t1), t1 / 3600, planned, self.size_now)
+            run.session.row.state["steady"]["clock"] = t1
+            counts, self.size_now = run.hours.unit(work, unit_name(t0, t1), t1 / 3600, planned, self.size_now)
             self.clock = t1
             self.units += 1
             for stream, n in counts.items():
                 self.rows[stream] = self.rows.get(stream, 0) + n
             if t1 % 3600 == 0:
-                self.size_now = run.check(t1 // 3600, NO_TARGET)
+                self.size_now = run.checks.check(t1 // 3600, NO_TARGET)
         if time.monotonic() >= self._next_status:
             self._status_tick()
         return run
@@ -287,7 +289,7 @@ class SteadyRun:
     def _reconnect(self, run: Run, exc: psycopg.OperationalError) -> Run:
         """After a lost connection, retry as `advance` does but without giving up (a run lasts days); continue
         from the ledger's clock. A server error on a live connection stops the run."""
-        if not run.conn.closed and not run.conn.broken:
+        if not run.session.conn.closed and not run.session.conn.broken:
             raise DatabaseError(f"the server stopped the run: {_first_line(exc)}; the unit in progress was rolled "
                                 "back; run the same command to continue") from None
         run.close()
@@ -303,7 +305,7 @@ class SteadyRun:
         offset = self.plan.size_offset
         self.clock, self.plan = self._timeline(run, self.plan.last_hour)
         self.plan.size_offset = offset
-        self.size_now = measure.database_size(run.conn)
+        self.size_now = measure.database_size(run.session.conn)
         self.on_message(f"reconnected; continuing at {self.plan.time_of(self.clock / 3600):%Y-%m-%d %H:%M:%S}")
         return run
 

@@ -17,3 +17,8 @@ class DatabaseError(GrowthSimError):
 
 class ClusterError(GrowthSimError):
     """The private PostgreSQL cluster cannot be created, started or stopped."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (its type's name when it has none)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -15,7 +15,7 @@ import psycopg
 from growth_sim import __version__
 from growth_sim.db.cluster import Cluster
 from growth_sim.db.connect import connect, describe, ensure_database, external_target, resolve_dsn
-from growth_sim.errors import GrowthSimError
+from growth_sim.errors import GrowthSimError, first_line
 from growth_sim.timeline.quantities import format_size
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -571,8 +571,7 @@ def main() -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except psycopg.Error as exc:  # a server error no command anticipated: still one line, nothing half-written
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        click.echo(f"error: the database refused: {first}; the work in progress was rolled back", err=True)
+        click.echo(f"error: the database refused: {first_line(exc)}; the work in progress was rolled back", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

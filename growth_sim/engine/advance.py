@@ -17,12 +17,10 @@ import psycopg
 from psycopg import sql
 
 from growth_sim.db import ledger
-from growth_sim.db.connect import connect
 from growth_sim.engine.progress import Progress
-from growth_sim.engine.run import RECONNECT_DELAYS, Interrupted, Run, _first_line, _reconnect
-from growth_sim.errors import DatabaseError, GrowthSimError
+from growth_sim.engine.run import RECONNECT_DELAYS, Run, interrupted, reconnect
+from growth_sim.errors import GrowthSimError
 from growth_sim.observe import measure
-from growth_sim.timeline.schedule import Schedule
 
 
 @dataclass
@@ -66,13 +64,11 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
                 _grow(run, target_hour, report, jobs or 1)
                 return _summary(run, start, since, time.monotonic() - started)
             except psycopg.OperationalError as exc:
-                if not run.session.conn.closed and not run.session.conn.broken:
-                    raise DatabaseError(f"the server stopped the run: {_first_line(exc)}; the unit in progress "
-                                        "was rolled back; run the same command to resume") from None
-                run.close()
-                run = _reconnect(dsn, delays, exc)
+                run = reconnect(run, exc, delays)
     except KeyboardInterrupt:
-        raise Interrupted(_interrupted_message(dsn, run.session.schedule)) from None
+        schedule = run.session.schedule
+        raise interrupted(dsn, lambda row: f"at simulated hour {row.clock_hour} "
+                                           f"({schedule.time_of(row.clock_hour):%Y-%m-%d %H:%M})") from None
     finally:
         run.close()
 
@@ -111,14 +107,3 @@ def _summary(run: Run, start: int | None, since: datetime, seconds: float) -> Ad
     db_size = measure.database_size(conn)
     return AdvanceResult(start, hour, units, rows, seconds, db_size, schedule.size_at(hour), tables)
 
-
-def _interrupted_message(dsn: str, schedule: Schedule) -> str:
-    """Where an interrupted run stopped, read on a new connection (the old one may be mid-COPY)."""
-    try:
-        with connect(dsn, autocommit=True) as conn:
-            hour = ledger.clock_hour(conn)
-    except (GrowthSimError, psycopg.Error):
-        return "interrupted; the unit in progress was rolled back; run the same command to resume"
-    where = "in the initial dataset" if hour is None else \
-        f"at simulated hour {hour} ({schedule.time_of(hour):%Y-%m-%d %H:%M})"
-    return f"interrupted; the database is consistent {where}; run the same command to resume"

@@ -1,18 +1,22 @@
-"""An open growth run: a session and the jobs done on it, and how a command gets it back after losing it."""
+"""An open growth run: a session and the jobs done on it; how a command gets it back after losing its connection,
+and what it says when it is interrupted (`reconnect` and `interrupted`, shared by `advance` and `steady`)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 
 import psycopg
 
+from growth_sim.db import ledger
+from growth_sim.db.connect import connect
 from growth_sim.engine.checks import Checks
 from growth_sim.engine.hours import Hours
 from growth_sim.engine.initial import InitialLoad
 from growth_sim.engine.session import Session
-from growth_sim.errors import DatabaseError, GrowthSimError
+from growth_sim.errors import DatabaseError, GrowthSimError, first_line
 
 log = logging.getLogger(__name__)
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between reconnection attempts (1 min in all)
@@ -37,9 +41,32 @@ class Run:
         self.session.close()
 
 
-def _reconnect(dsn: str, delays: Iterator[float], lost: psycopg.Error) -> Run:
+def reconnect(run: Run, lost: psycopg.OperationalError, delays: Iterator[float], *, then: str = "resume",
+              waiting: Callable[[], AbstractContextManager[object]] = nullcontext,
+              take: Callable[[Run], Run] = lambda run: run) -> Run:
+    """A new Run in place of `run`, whose connection `lost` broke, made after the next of `delays` (seconds).
+
+    A server error on a connection that still works is no lost connection: it stops the run (the unit in
+    progress rolled back), with a message that says to run the same command to `then`. The waits happen inside
+    `waiting()`; `take(new)` readies the new run and may lose its connection too, which starts the next wait.
+    Once `delays` run out, or when the database no longer exists, the run stops.
+    """
+    if not run.session.conn.closed and not run.session.conn.broken:
+        raise DatabaseError(f"the server stopped the run: {first_line(lost)}; the unit in progress was rolled back; "
+                            f"run the same command to {then}") from None
+    run.close()
+    while True:
+        with waiting():
+            fresh = _connect_again(run.session.dsn, delays, lost)
+        try:
+            return take(fresh)
+        except psycopg.OperationalError as again:
+            lost = again
+
+
+def _connect_again(dsn: str, delays: Iterator[float], lost: psycopg.Error) -> Run:
     """A new Run after a lost connection, waiting the next delays while the server is unreachable."""
-    reason = _first_line(lost)
+    reason = first_line(lost)
     for delay in delays:
         log.warning("lost the database connection (%s); reconnecting in %g s", reason, delay)
         time.sleep(delay)
@@ -52,5 +79,18 @@ def _reconnect(dsn: str, delays: Iterator[float], lost: psycopg.Error) -> Run:
     raise DatabaseError(f"lost the database connection ({reason}); run the same command to resume")
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def interrupted(dsn: str, at: Callable[[ledger.Run], str], *, say_rolled_back: bool = False) -> Interrupted:
+    """Ctrl-C or SIGTERM as the error that says where the run left the database.
+
+    The run row is read on a new connection (the run's own may be mid-COPY); `at(row)` names where a clock that
+    has left the initial dataset stands. With `say_rolled_back` the message also says that the unit in progress
+    was rolled back, as it always says when the run row cannot be read.
+    """
+    try:
+        with connect(dsn, autocommit=True) as conn:
+            row = ledger.load(conn)
+        where = "in the initial dataset" if row.clock_hour is None else at(row)
+    except (GrowthSimError, psycopg.Error):
+        return Interrupted("interrupted; the unit in progress was rolled back; run the same command to resume")
+    rolled_back = "the unit in progress was rolled back; " if say_rolled_back else ""
+    return Interrupted(f"interrupted; {rolled_back}the database is consistent {where}; run the same command to resume")

@@ -41,10 +41,9 @@ from typing import Any
 import psycopg
 
 from growth_sim.db import ledger
-from growth_sim.db.connect import connect
 from growth_sim.engine.progress import Progress
-from growth_sim.engine.run import RECONNECT_DELAYS, Interrupted, Run, _first_line, _reconnect
-from growth_sim.errors import DatabaseError, GrowthSimError
+from growth_sim.engine.run import RECONNECT_DELAYS, Run, interrupted, reconnect
+from growth_sim.errors import GrowthSimError
 from growth_sim.observe import measure
 from growth_sim.profile import HOURS_PER_WEEK, Profile, load_profile
 from growth_sim.timeline.quantities import parse_rate, rate_period
@@ -217,7 +216,7 @@ class SteadyRun:
             try:
                 return self._execute()
             except KeyboardInterrupt:
-                raise Interrupted(self._where()) from None
+                raise interrupted(self.dsn, _at_clock, say_rolled_back=True) from None
 
     def _execute(self) -> SteadyResult:
         run = self._take(Run(self.dsn))
@@ -289,19 +288,9 @@ class SteadyRun:
     def _reconnect(self, run: Run, exc: psycopg.OperationalError) -> Run:
         """After a lost connection, retry as `advance` does but without giving up (a run lasts days); continue
         from the ledger's clock. A server error on a live connection stops the run."""
-        if not run.session.conn.closed and not run.session.conn.broken:
-            raise DatabaseError(f"the server stopped the run: {_first_line(exc)}; the unit in progress was rolled "
-                                "back; run the same command to continue") from None
-        run.close()
         delays = itertools.chain(RECONNECT_DELAYS, itertools.repeat(RECONNECT_DELAYS[-1]))
-        while True:
-            with self.signals.phase("wait"):
-                fresh = _reconnect(self.dsn, delays, exc)
-            try:
-                run = self._take(fresh)
-                break
-            except psycopg.OperationalError as again:
-                exc = again
+        run = reconnect(run, exc, delays, then="continue", waiting=lambda: self.signals.phase("wait"),
+                        take=self._take)
         offset = self.plan.size_offset
         self.clock, self.plan = self._timeline(run, self.plan.last_hour)
         self.plan.size_offset = offset
@@ -316,21 +305,6 @@ class SteadyRun:
         return Status(self.plan.time_of(self.clock / 3600), sim, time.monotonic() - self.wall0, self.units,
                       self.size_now - self.size0, round(planned), self.rate, behind, dict(self.rows))
 
-    def _where(self) -> str:
-        """Where an aborted run left the database, read on a new connection (the old one may be mid-COPY)."""
-        try:
-            with connect(self.dsn, autocommit=True) as conn:
-                run = ledger.load(conn)
-            start = load_profile(run.profile).start
-        except (GrowthSimError, psycopg.Error):
-            return "interrupted; the unit in progress was rolled back; run the same command to resume"
-        if run.clock_hour is None:
-            where = "in the initial dataset"
-        else:
-            where = f"at simulated {start + timedelta(seconds=_clock(run)):%Y-%m-%d %H:%M:%S}"
-        return f"interrupted; the unit in progress was rolled back; the database is consistent {where}; " \
-               "run the same command to resume"
-
 
 def steady(dsn: str, rate: float, **options: Any) -> SteadyResult:
     """Grow the database at `rate` bytes per second (see `SteadyRun` for the options)."""
@@ -341,6 +315,11 @@ def _clock(run: ledger.Run) -> int:
     """The database's simulated clock in seconds since week 0 (0 before the initial dataset is complete)."""
     saved = run.state.get("steady")
     return int(saved["clock"]) if saved else (run.clock_hour or 0) * 3600
+
+
+def _at_clock(run: ledger.Run) -> str:
+    """Where the database's simulated clock stands, to the second."""
+    return f"at simulated {load_profile(run.profile).start + timedelta(seconds=_clock(run)):%Y-%m-%d %H:%M:%S}"
 
 
 def resolve_rate(rate: str | None, vus: int | None, preset: str | None,

@@ -14,7 +14,7 @@ import psycopg
 
 from growth_sim import __version__
 from growth_sim.db.cluster import Cluster
-from growth_sim.db.connect import connect, describe, ensure_database, external_target, resolve_dsn
+from growth_sim.db.connect import describe, external_target, resolve_dsn, server_status
 from growth_sim.errors import GrowthSimError, first_line
 from growth_sim.timeline.quantities import format_size
 
@@ -103,25 +103,13 @@ def db_status(dsn: str | None, as_json: bool) -> None:
         if status.tcp:
             lines.append(f"TCP:             127.0.0.1:{status.port}")
     else:
-        with connect(target.dsn) as conn:
-            version, database, size, data_dir = conn.execute(
-                "SELECT current_setting('server_version'), current_database(),"
-                " pg_database_size(current_database()),"
-                " (SELECT setting FROM pg_settings WHERE name = 'data_directory')"
-            ).fetchone()  # type: ignore[misc]
-        info = {
-            "target": describe(target.dsn),
-            "running": True,
-            "version": version,
-            "database": database,
-            "database_size_bytes": size,
-            "data_dir": data_dir,
-        }
+        server = server_status(target.dsn)
+        info = {"target": describe(target.dsn), "running": True, **server}
         lines = [
             f"server:          {describe(target.dsn)}: running",
-            f"PostgreSQL:      {version}",
-            f"database:        {database} ({format_size(size)})",
-            f"data directory:  {data_dir or '(not visible to this user)'}",
+            f"PostgreSQL:      {server['version']}",
+            f"database:        {server['database']} ({format_size(server['database_size_bytes'])})",
+            f"data directory:  {server['data_dir'] or '(not visible to this user)'}",
         ]
     click.echo(json.dumps(info, indent=2) if as_json else "\n".join(lines))
 
@@ -255,9 +243,10 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
     from growth_sim.cli.progress import ProgressBar
     from growth_sim.cli.summary import format_summary
     from growth_sim.engine.advance import advance
+    from growth_sim.engine.install import ensure_initialised
 
     target_db = resolve_dsn(dsn)
-    _prepare(target_db.dsn, profile_name, seed, scale, target)
+    ensure_initialised(target_db.dsn, profile_name, seed, scale, target)
     from growth_sim.engine.diskspace import check_space
 
     if warning := check_space(target_db.dsn, target):
@@ -305,9 +294,9 @@ def steady_command(dsn: str | None, rate: str | None, vus: int | None, preset: s
     """
     from growth_sim.cli.progress import ProgressBar
     from growth_sim.cli.steady_report import format_status, format_summary, summary_json
-    from growth_sim.db import ledger
+    from growth_sim.engine.install import ensure_initialised, recorded_profile
     from growth_sim.engine.steady import resolve_rate, steady
-    from growth_sim.profile import Profile, load_profile
+    from growth_sim.profile import Profile
     from growth_sim.timeline.quantities import parse_duration
 
     try:
@@ -317,13 +306,12 @@ def steady_command(dsn: str | None, rate: str | None, vus: int | None, preset: s
     target_db = resolve_dsn(dsn)
 
     def prepared_profile() -> Profile:
-        _prepare(target_db.dsn, profile_name, seed, scale)
-        with connect(target_db.dsn) as conn:
-            return load_profile(ledger.load(conn).profile)
+        ensure_initialised(target_db.dsn, profile_name, seed, scale)
+        return recorded_profile(target_db.dsn)
 
     per_second, preset_seconds, period = resolve_rate(rate, vus, preset, prepared_profile)
     if rate is not None:
-        _prepare(target_db.dsn, profile_name, seed, scale)
+        ensure_initialised(target_db.dsn, profile_name, seed, scale)
     if wall is None and until is None:
         wall = preset_seconds
 
@@ -448,30 +436,6 @@ def plot_command(dsn: str | None, output: str, dpi: int, as_json: bool) -> None:
                                "last_hour": history.hours[-1], "bytes": path.stat().st_size}))
     else:
         click.echo(f"wrote {path}: {history.describe()}")
-
-
-def _prepare(dsn: str, profile_name: str | None, seed: int | None, scale: float | None,
-             target: str | None = None) -> None:
-    """Initialise a new database; an initialised one keeps its settings (flags given must match them)."""
-    from growth_sim.db import ledger
-    from growth_sim.engine.install import initialise
-    from growth_sim.profile import load_profile
-    from growth_sim.timeline.quantities import check_seed_scale
-    from growth_sim.timeline.schedule import Schedule
-
-    check_seed_scale(seed, scale)
-    if ensure_database(dsn):
-        existing = None
-    else:
-        with connect(dsn) as conn:
-            existing = ledger.load(conn) if ledger.exists(conn) else None
-    if existing is not None and profile_name is None and seed is None and scale is None:
-        return
-    profile = load_profile(profile_name or (existing.profile if existing else "taskpilot"))
-    scale = scale if scale is not None else (existing.scale if existing else 1.0)
-    if existing is None and target is not None:
-        Schedule(profile, scale).resolve_target(target, 0)  # a bad target creates nothing
-    initialise(dsn, profile, seed if seed is not None else (existing.seed if existing else 1), scale)
 
 
 # -- inspecting a grown database: report, reads, findings ---------------------------------------------------

@@ -37,6 +37,11 @@ class Run:
         self.initial = InitialLoad(self.session)
         self.hours = Hours(self.session, self.checks)
 
+    def hold(self) -> None:
+        """Take the database's writer lock and hold autovacuum off the tables whose VACUUM is emulated."""
+        ledger.acquire_lock(self.session.conn)
+        self.checks.autovacuum(False)
+
     def close(self) -> None:
         self.session.close()
 

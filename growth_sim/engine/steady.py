@@ -172,8 +172,7 @@ class SteadyRun:
     def _take(self, run: Run) -> Run:
         """Hold the writer lock on `run`'s session and hold autovacuum off on the bloat tables (as advance does)."""
         try:
-            ledger.acquire_lock(run.session.conn)
-            run.checks.autovacuum(False)
+            run.hold()
         except BaseException:
             run.close()
             raise

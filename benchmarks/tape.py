@@ -22,7 +22,8 @@ from unittest import mock
 import psycopg
 
 from growth_sim.db.connect import connect
-from growth_sim.engine import run as executor
+from growth_sim.engine import session
+from growth_sim.engine.advance import advance
 
 # Statements the limit replays: the application's writes, the simulated clock its triggers read, the emulated
 # VACUUMs, the autovacuum switches and session settings. The ledger (schema growth_sim) and the measurements are
@@ -112,8 +113,8 @@ def record(dsn: str, target: str, path: Path) -> Tape:
         return conn
 
     try:
-        with mock.patch.object(executor, "connect", tapped_connect):
-            result = executor.advance(dsn, target)
+        with mock.patch.object(session, "connect", tapped_connect):  # the run's own connection
+            result = advance(dsn, target)
     finally:
         recorder.close()
     return Tape(path, result.rows_written, recorder.bytes, recorder.records)

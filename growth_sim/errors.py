@@ -21,3 +21,8 @@ class ClusterError(GrowthSimError):
 
 class ModelError(GrowthSimError):
     """No installed model has the name a profile or a database gives."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (its type's name when it has none)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -91,8 +91,8 @@ def _grown(pg_cluster: Cluster, target: str) -> Iterator[str]:
     database (a run holds autovacuum off on the tables whose VACUUM it emulates). Dropped at the end."""
     from support import module_database
 
+    from growth_sim.engine.advance import advance
     from growth_sim.engine.install import initialise
-    from growth_sim.engine.run import advance
     from growth_sim.profile import load_profile
 
     with module_database(pg_cluster, f"grown_{target.replace('-', '')}") as dsn:

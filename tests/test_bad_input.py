@@ -22,9 +22,9 @@ from support import assert_user_error, module_database, run_cli, with_source
 from test_profile import _run_main
 
 from growth_sim.db.cluster import Cluster
+from growth_sim.engine.advance import advance
 from growth_sim.engine.diskspace import OVERHEAD, SPARE, check_space, planned_space
 from growth_sim.engine.install import initialise
-from growth_sim.engine.run import advance
 from growth_sim.errors import GrowthSimError
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule

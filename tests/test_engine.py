@@ -20,9 +20,9 @@ from support import counts, growth_sim_command, module_database, query, scalar, 
 
 from growth_sim.db import ledger
 from growth_sim.db.cluster import Cluster
-from growth_sim.engine import run as executor
+from growth_sim.engine.advance import advance
+from growth_sim.engine.checks import Checks
 from growth_sim.engine.install import initialise
-from growth_sim.engine.run import advance
 from growth_sim.models.taskpilot import TABLES
 from growth_sim.observe import measure
 from growth_sim.profile import load_profile
@@ -127,15 +127,15 @@ def test_skipped_bloat_readings_were_below_the_set_point(fresh_db: str, monkeypa
     """Where the hourly check skips a table's pgstattuple, the table's bloat really was below its set point,
     so reading it would not have vacuumed: the skips change no VACUUM."""
     skipped: list[tuple[int, str, float]] = []
-    bloat_due = executor.Run._bloat_due
+    bloat_due = Checks._bloat_due
 
-    def spy(run: executor.Run, table: str, hour: int, now: dict) -> bool:
-        due = bloat_due(run, table, hour, now)
+    def spy(checks: Checks, table: str, hour: int, now: dict) -> bool:
+        due = bloat_due(checks, table, hour, now)
         if not due:
-            skipped.append((hour, table, measure.bloat(run.conn, table)["bloat_percent"]))
+            skipped.append((hour, table, measure.bloat(checks.session.conn, table)["bloat_percent"]))
         return due
 
-    monkeypatch.setattr(executor.Run, "_bloat_due", spy)
+    monkeypatch.setattr(Checks, "_bloat_due", spy)
     # In two runs: VACUUMs of issues from hour 17 on (none in the last 24 h before the target).
     grow(fresh_db, 1, 0.01, "+12h", "+36h")
     targets = {table: policy.target for table, policy in load_profile(PROFILE).bloat.items()}

@@ -18,8 +18,8 @@ import pytest
 from support import assert_user_error, counts, growth_sim_command, module_database, run_cli, scalar, with_source
 
 from growth_sim.db.cluster import Cluster
+from growth_sim.engine.advance import advance
 from growth_sim.engine.install import initialise
-from growth_sim.engine.run import advance
 from growth_sim.models.taskpilot import TABLES
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule

@@ -21,7 +21,7 @@ from psycopg import sql
 from support import assert_user_error, counts, run_cli, table_digests, with_source
 
 from growth_sim.db.cluster import Cluster
-from growth_sim.engine import run as executor
+from growth_sim.engine import initial
 from growth_sim.errors import GrowthSimError
 from growth_sim.fixtures.fixture import FixtureSpec, build, manifest_path
 from growth_sim.fixtures.fixture import load as load_fixture
@@ -45,7 +45,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory, pg_cluster: Cluster, module
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == json.loads(manifest_path(files["a"]).read_text())
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(executor, "INITIAL_CHUNK_ROWS", 37)  # other unit boundaries: ~5x as many initial units
+        mp.setattr(initial, "INITIAL_CHUNK_ROWS", 37)  # other unit boundaries: ~5x as many initial units
         build(FixtureSpec.of("taskpilot", "+12h", 0.001, 7), pg_cluster.dsn("postgres"), files["b"])
     run = run_cli(module_env, "fixture", "build", *INPUTS, "--seed", "8", "-o", str(files["c"]), "-q")
     assert run.returncode == 0, run.stderr

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from growth_sim.errors import GrowthSimError
 from growth_sim.profile import load_profile, profile_path
-from growth_sim.timeline.plan import build_plan, parse_scale
+from growth_sim.timeline.plan import build_plan
+from growth_sim.timeline.quantities import parse_scale
 from growth_sim.timeline.schedule import Schedule
 
 BASE = tomllib.loads(profile_path("small").read_text())

@@ -17,8 +17,10 @@ from test_engine import PROFILE, content_digests
 
 from growth_sim.db import ledger
 from growth_sim.engine import claims, pipeline
+from growth_sim.engine.advance import advance
+from growth_sim.engine.initial import CALIBRATION_CHUNKS
 from growth_sim.engine.install import initialise
-from growth_sim.engine.run import CALIBRATION_CHUNKS, Run, advance
+from growth_sim.engine.run import Run
 from growth_sim.models.api import Widths
 from growth_sim.models.taskpilot.model import TaskPilot
 from growth_sim.profile import load_profile
@@ -93,7 +95,7 @@ def test_jobs_2_writes_the_same_data_as_one_connection(dsn_factory: Callable[[],
                                 " FROM growth_sim.units WHERE unit LIKE 'initial/%/%' GROUP BY 1"))
     assert per_table["issues"] == per_table["comments"] == CALIBRATION_CHUNKS
     assert per_table["issue_labels"] == 0
-    assert per_table["attachments"] == len([u for u in Run(dsn).initial_units() if u[1] == "attachments"])
+    assert per_table["attachments"] == len([u for u in Run(dsn).initial.units() if u[1] == "attachments"])
 
 
 def test_a_second_process_joins_and_the_units_split_without_overlap(dsn_factory: Callable[[], str],
@@ -113,7 +115,7 @@ def test_a_second_process_joins_and_the_units_split_without_overlap(dsn_factory:
     by_process = dict(query(dsn, "SELECT split_part(worker, '/', 1), count(*) FROM growth_sim.units"
                                  " WHERE worker IS NOT NULL GROUP BY 1"))
     assert len(by_process) == 2, by_process  # both processes wrote claimed units
-    assert scalar(dsn, "SELECT count(*) FROM growth_sim.units") == len(Run(dsn).initial_units())
+    assert scalar(dsn, "SELECT count(*) FROM growth_sim.units") == len(Run(dsn).initial.units())
 
 
 def test_a_claim_is_taken_once_and_freed_when_its_worker_rolls_back(fresh_db: str):

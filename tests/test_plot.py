@@ -18,8 +18,8 @@ from support import assert_user_error, module_database, run_cli, with_source
 
 import growth_sim
 from growth_sim.db.cluster import Cluster
+from growth_sim.engine.advance import advance
 from growth_sim.engine.install import initialise
-from growth_sim.engine.run import advance
 from growth_sim.observe.history import load_history
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule

@@ -10,8 +10,8 @@ from checks import assert_read_mix_plans, cli, cli_json
 from psycopg import sql
 from support import assert_user_error, query, scalar
 
+from growth_sim.engine.advance import advance
 from growth_sim.engine.install import initialise
-from growth_sim.engine.run import advance
 from growth_sim.models.taskpilot import SCENARIOS
 from growth_sim.models.taskpilot.queries import CATALOGUE, READ_MIX
 from growth_sim.observe import reads

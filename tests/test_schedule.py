@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from growth_sim.cli import cli
 from growth_sim.errors import GrowthSimError
 from growth_sim.profile import available_profiles, load_profile
-from growth_sim.timeline.plan import build_plan, format_plan, parse_scale
+from growth_sim.timeline.plan import build_plan, format_plan
+from growth_sim.timeline.quantities import parse_scale
 from growth_sim.timeline.schedule import Schedule
 
 ROOT = Path(__file__).resolve().parent.parent

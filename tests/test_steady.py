@@ -24,8 +24,8 @@ from test_engine import _wait_for_lock_release
 from test_profile import _run_main
 
 from growth_sim.db.cluster import Cluster
+from growth_sim.engine.advance import advance
 from growth_sim.engine.install import initialise
-from growth_sim.engine.run import advance
 from growth_sim.engine.steady import steady
 from growth_sim.profile import load_profile
 from growth_sim.timeline.quantities import parse_rate

@@ -6,7 +6,7 @@ from types import TracebackType
 
 from tqdm import tqdm
 
-from growth_sim.engine.run import Progress
+from growth_sim.engine.progress import Progress
 
 
 class ProgressBar:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from growth_sim.engine.run import AdvanceResult
+from growth_sim.engine.advance import AdvanceResult
 from growth_sim.timeline.quantities import format_size
 
 

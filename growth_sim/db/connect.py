@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg import pq, sql
@@ -126,6 +127,18 @@ def ensure_database(dsn: str) -> bool:
     except Exception as exc:
         reason = _reason(exc, dsn)
         raise DatabaseError(f"cannot create database {name!r} on {describe(dsn)}: {reason}") from None
+
+
+def server_status(dsn: str) -> dict[str, Any]:
+    """The server and database `dsn` points at: version, database name, its size and the data directory (None
+    when this user may not see it)."""
+    with connect(dsn) as conn:
+        version, database, size, data_dir = conn.execute(
+            "SELECT current_setting('server_version'), current_database(),"
+            " pg_database_size(current_database()),"
+            " (SELECT setting FROM pg_settings WHERE name = 'data_directory')"
+        ).fetchone()  # type: ignore[misc]
+    return {"version": version, "database": database, "database_size_bytes": size, "data_dir": data_dir}
 
 
 # -- helpers -----------------------------------------------------------------------------------------------

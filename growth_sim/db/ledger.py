@@ -79,6 +79,14 @@ def create(conn: psycopg.Connection, run: Run) -> None:
         (run.profile, run.profile_hash, run.model, run.seed, run.scale, run.version, Jsonb(run.state)))
 
 
+def insert_sql(run: Run) -> str:
+    """`run` as a self-contained INSERT of the run row, values quoted in (a fixture file's ledger)."""
+    values = (run.profile, run.profile_hash, run.model, run.seed, run.scale, run.version, run.clock_hour,
+              json.dumps(run.state))
+    return ("INSERT INTO growth_sim.run (profile, profile_hash, model, seed, scale, version, clock_hour, state)"
+            f" VALUES ({', '.join(sql.quote(v) for v in values)});\n")
+
+
 def load(conn: psycopg.Connection) -> Run:
     """The run row; DatabaseError if the database was never initialised by growth-sim."""
     if not exists(conn):
@@ -94,6 +102,11 @@ def load(conn: psycopg.Connection) -> Run:
         raise DatabaseError("this database's growth-sim ledger has no run row: re-initialise it with "
                             "`growth-sim init --force` or use another database")
     return Run(*row)
+
+
+def clock_hour(conn: psycopg.Connection) -> int | None:
+    """The run row's clock: hours since week 0, None until the initial dataset is complete."""
+    return conn.execute("SELECT clock_hour FROM growth_sim.run").fetchone()[0]
 
 
 def done_units(conn: psycopg.Connection, prefix: str) -> set[str]:

@@ -11,10 +11,11 @@ from growth_sim import __version__
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect, describe, ensure_database
 from growth_sim.engine.controller import initial_room
-from growth_sim.errors import DatabaseError, GrowthSimError
+from growth_sim.errors import DatabaseError
 from growth_sim.models import model_module
 from growth_sim.observe import measure
-from growth_sim.profile import Profile, profile_path
+from growth_sim.profile import Profile, load_profile, profile_path
+from growth_sim.timeline.quantities import check_seed_scale
 from growth_sim.timeline.schedule import Schedule
 
 EXTENSIONS = ("pgstattuple", "pg_stat_statements")
@@ -75,6 +76,34 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
     return InitResult(action, created_db)
 
 
+def ensure_initialised(dsn: str, profile_name: str | None, seed: int | None, scale: float | None,
+                       target: str | None = None) -> None:
+    """Initialise a new database; an initialised one keeps its settings (those given must match them).
+
+    Settings not given default to the database's own, or for a new one to taskpilot, seed 1 and scale 1; a
+    `target` the new database's schedule cannot reach is refused before anything is created.
+    """
+    check_seed_scale(seed, scale)
+    if ensure_database(dsn):
+        existing = None
+    else:
+        with connect(dsn) as conn:
+            existing = ledger.load(conn) if ledger.exists(conn) else None
+    if existing is not None and profile_name is None and seed is None and scale is None:
+        return
+    profile = load_profile(profile_name or (existing.profile if existing else "taskpilot"))
+    scale = scale if scale is not None else (existing.scale if existing else 1.0)
+    if existing is None and target is not None:
+        Schedule(profile, scale).resolve_target(target, 0)  # a bad target creates nothing
+    initialise(dsn, profile, seed if seed is not None else (existing.seed if existing else 1), scale)
+
+
+def recorded_profile(dsn: str) -> Profile:
+    """The profile named by the run row of an initialised database."""
+    with connect(dsn) as conn:
+        return load_profile(ledger.load(conn).profile)
+
+
 def profile_reference(profile: Profile) -> str:
     """How the ledger names a profile: by name when it ships with growth-sim, else by absolute path."""
     if profile_path(profile.name).resolve() == profile.path.resolve():
@@ -111,10 +140,3 @@ def drop_everything(conn: psycopg.Connection) -> None:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
 
-
-def check_seed_scale(seed: int | None, scale: float | None) -> None:
-    """Refuse a seed or scale `initialise` cannot take (None: not given)."""
-    if scale is not None and not (0 < scale <= 1000):
-        raise GrowthSimError(f"--scale must be a number above 0 and at most 1000, got {scale}")
-    if seed is not None and not (0 <= seed < 2**63):
-        raise GrowthSimError(f"--seed must be between 0 and 2**63 - 1, got {seed}")

@@ -61,7 +61,7 @@ class Workers:
     def _thread(self, n: int, keep_going: Callable[[psycopg.Connection], bool]) -> None:
         try:
             with connect(self.dsn, autocommit=True) as conn:
-                conn.execute("SET synchronous_commit = off")  # as the run's own connection (see Run)
+                conn.execute("SET synchronous_commit = off")  # as the run's own connection (see Session)
                 self._conns.append(conn)
                 self._work(conn, _worker_name(n), keep_going)
         except BaseException as exc:
@@ -75,7 +75,7 @@ class Workers:
             with conn.transaction():
                 claim = claims.claim(conn)
                 if claim is not None:
-                    conn.execute("SELECT set_config('growth_sim.now', %s, true)", (self.clock,))
+                    pipeline.set_clock(conn, self.clock)
                     pipeline.write(conn, pipeline.prefetched(
                         self.inserts(claim.stream, claim.first, claim.stop, claim.widths)))
                     ledger.record_unit(conn, claim.unit, None, {claim.stream: claim.stop - claim.first},

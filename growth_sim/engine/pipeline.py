@@ -143,6 +143,12 @@ def prefetched(steps: Iterable[Step]) -> Iterator[Step]:
         yield from ahead.unit()
 
 
+def set_clock(conn: psycopg.Connection, clock: str) -> None:
+    """Show the rest of the transaction the simulated time `clock` (ISO): ``growth_sim.now``, which the schema's
+    triggers and defaults read in place of ``now()``."""
+    conn.execute("SELECT set_config('growth_sim.now', %s, true)", (clock,))
+
+
 def write(conn: psycopg.Connection, steps: Iterable[Step]) -> dict[str, int]:
     """Send `steps` on `conn` (inside the caller's transaction); rows per table and per named statement."""
     rows: dict[str, int] = {}
@@ -179,7 +185,7 @@ def _statements(conn: psycopg.Connection, statements: Iterable[Statement]) -> di
     with conn.pipeline():
         for st in statements:
             if st.clock is not None and st.clock != clock:
-                conn.execute("SELECT set_config('growth_sim.now', %s, true)", (st.clock,))
+                set_clock(conn, st.clock)
                 clock = st.clock
             conn.execute(st.sql, st.params)
             if st.name is not None:

@@ -41,9 +41,9 @@ from typing import Any
 import psycopg
 
 from growth_sim.db import ledger
-from growth_sim.db.connect import connect
-from growth_sim.engine.run import RECONNECT_DELAYS, Interrupted, Progress, Run, _first_line, _reconnect
-from growth_sim.errors import DatabaseError, GrowthSimError
+from growth_sim.engine.progress import Progress
+from growth_sim.engine.run import RECONNECT_DELAYS, Run, interrupted, reconnect
+from growth_sim.errors import GrowthSimError
 from growth_sim.observe import measure
 from growth_sim.profile import HOURS_PER_WEEK, Profile, load_profile
 from growth_sim.timeline.quantities import parse_rate, rate_period
@@ -172,8 +172,7 @@ class SteadyRun:
     def _take(self, run: Run) -> Run:
         """Hold the writer lock on `run`'s session and hold autovacuum off on the bloat tables (as advance does)."""
         try:
-            ledger.acquire_lock(run.conn)
-            run.autovacuum(False)
+            run.hold()
         except BaseException:
             run.close()
             raise
@@ -181,19 +180,20 @@ class SteadyRun:
 
     def _timeline(self, run: Run, horizon_hour: int) -> tuple[int, RatePlan]:
         """The ledger's clock (simulated seconds) and the rate plan continuing from it at this run's rate."""
-        saved = run.run.state.get("steady")
-        clock = _clock(run.run)
+        session = run.session
+        saved = session.row.state.get("steady")
+        clock = _clock(session.row)
         if saved is None:
-            segments = [Segment(run.run.clock_hour, self.rate)]
+            segments = [Segment(session.row.clock_hour, self.rate)]
         else:
             segments = [Segment.from_state(s) for s in saved["segments"]]
             if segments[-1].rate != self.rate:
                 start = -(-clock // 3600)
                 segments = [s for s in segments if s.hour < start] + [Segment(start, self.rate)]
-        run.run.state["steady"] = {"segments": [s.to_state() for s in segments], "clock": clock}
-        horizon = max(horizon_hour, math.ceil(clock / 3600) + HORIZON_HOURS, run.profile.last_hour + 1)
-        plan = RatePlan(run.profile, run.run.scale, segments, horizon)
-        run.use_schedule(plan)
+        session.row.state["steady"] = {"segments": [s.to_state() for s in segments], "clock": clock}
+        horizon = max(horizon_hour, math.ceil(clock / 3600) + HORIZON_HOURS, session.profile.last_hour + 1)
+        plan = RatePlan(session.profile, session.row.scale, segments, horizon)
+        session.use_schedule(plan)
         return clock, plan
 
     def _end(self, run: Run, clock: int) -> int | None:
@@ -202,11 +202,11 @@ class SteadyRun:
             return clock + max(1, round(self.duration * self.speed))
         if self.until is None:
             return None
-        hour = run.schedule.parse_target(self.until, clock // 3600)
+        hour = run.session.schedule.parse_target(self.until, clock // 3600)
         if hour * 3600 <= clock:
             raise GrowthSimError(
                 f"--until {self.until!r} (hour {hour}) is not after the database's simulated clock "
-                f"({run.schedule.time_of(clock / 3600):%Y-%m-%d %H:%M:%S}); growth-sim only moves forward")
+                f"({run.session.schedule.time_of(clock / 3600):%Y-%m-%d %H:%M:%S}); growth-sim only moves forward")
         return hour * 3600
 
     # -- the run ---------------------------------------------------------------------------------------------
@@ -215,18 +215,18 @@ class SteadyRun:
             try:
                 return self._execute()
             except KeyboardInterrupt:
-                raise Interrupted(self._where()) from None
+                raise interrupted(self.dsn, _at_clock, say_rolled_back=True) from None
 
     def _execute(self) -> SteadyResult:
         run = self._take(Run(self.dsn))
         try:
-            end = self._end(run, _clock(run.run))
-            if run.run.clock_hour is None:
-                run.load_initial(self.on_initial)
-                run.check(0, NO_TARGET)
-                run.run = ledger.load(run.conn)
+            end = self._end(run, _clock(run.session.row))
+            if run.session.row.clock_hour is None:
+                run.initial.load(self.on_initial)
+                run.checks.check(0, NO_TARGET)
+                run.session.reload()
             clock, plan = self._timeline(run, -(-end // 3600) if end else 0)
-            size_now = measure.database_size(run.conn)
+            size_now = measure.database_size(run.session.conn)
             plan.rebase(clock / 3600, size_now)
             self.sim0, self.wall0, self.size0, self.clock = clock, time.monotonic(), size_now, clock
             self.size_now, self.end, self.plan = size_now, end, plan
@@ -252,20 +252,20 @@ class SteadyRun:
         t1 = min((t0 // self.step + 1) * self.step, (t0 // 3600 + 1) * 3600, self.end or math.inf)
         if t1 > self.plan.last_hour * 3600:
             self.plan = self.plan.extended(t1 // 3600 + HORIZON_HOURS)
-            run.use_schedule(self.plan)
+            run.session.use_schedule(self.plan)
         with self.signals.phase("wait"):
             self._wait(self._due(t1))
         with self.signals.phase("unit"):
             work = self.plan.slice_plan(t0 / 3600, t1 / 3600)
             planned = self.plan.size_at(t1 / 3600) - self.plan.size_at(t0 / 3600)
-            run.run.state["steady"]["clock"] = t1
-            counts, self.size_now = run.run_unit(work, unit_name(t0, t1), t1 / 3600, planned, self.size_now)
+            run.session.row.state["steady"]["clock"] = t1
+            counts, self.size_now = run.hours.unit(work, unit_name(t0, t1), t1 / 3600, planned, self.size_now)
             self.clock = t1
             self.units += 1
             for stream, n in counts.items():
                 self.rows[stream] = self.rows.get(stream, 0) + n
             if t1 % 3600 == 0:
-                self.size_now = run.check(t1 // 3600, NO_TARGET)
+                self.size_now = run.checks.check(t1 // 3600, NO_TARGET)
         if time.monotonic() >= self._next_status:
             self._status_tick()
         return run
@@ -287,23 +287,13 @@ class SteadyRun:
     def _reconnect(self, run: Run, exc: psycopg.OperationalError) -> Run:
         """After a lost connection, retry as `advance` does but without giving up (a run lasts days); continue
         from the ledger's clock. A server error on a live connection stops the run."""
-        if not run.conn.closed and not run.conn.broken:
-            raise DatabaseError(f"the server stopped the run: {_first_line(exc)}; the unit in progress was rolled "
-                                "back; run the same command to continue") from None
-        run.close()
         delays = itertools.chain(RECONNECT_DELAYS, itertools.repeat(RECONNECT_DELAYS[-1]))
-        while True:
-            with self.signals.phase("wait"):
-                fresh = _reconnect(self.dsn, delays, exc)
-            try:
-                run = self._take(fresh)
-                break
-            except psycopg.OperationalError as again:
-                exc = again
+        run = reconnect(run, exc, delays, then="continue", waiting=lambda: self.signals.phase("wait"),
+                        take=self._take)
         offset = self.plan.size_offset
         self.clock, self.plan = self._timeline(run, self.plan.last_hour)
         self.plan.size_offset = offset
-        self.size_now = measure.database_size(run.conn)
+        self.size_now = measure.database_size(run.session.conn)
         self.on_message(f"reconnected; continuing at {self.plan.time_of(self.clock / 3600):%Y-%m-%d %H:%M:%S}")
         return run
 
@@ -313,21 +303,6 @@ class SteadyRun:
         behind = max(0.0, (time.monotonic() - self._due(self.clock)) * self.speed - self.step)
         return Status(self.plan.time_of(self.clock / 3600), sim, time.monotonic() - self.wall0, self.units,
                       self.size_now - self.size0, round(planned), self.rate, behind, dict(self.rows))
-
-    def _where(self) -> str:
-        """Where an aborted run left the database, read on a new connection (the old one may be mid-COPY)."""
-        try:
-            with connect(self.dsn, autocommit=True) as conn:
-                run = ledger.load(conn)
-            start = load_profile(run.profile).start
-        except (GrowthSimError, psycopg.Error):
-            return "interrupted; the unit in progress was rolled back; run the same command to resume"
-        if run.clock_hour is None:
-            where = "in the initial dataset"
-        else:
-            where = f"at simulated {start + timedelta(seconds=_clock(run)):%Y-%m-%d %H:%M:%S}"
-        return f"interrupted; the unit in progress was rolled back; the database is consistent {where}; " \
-               "run the same command to resume"
 
 
 def steady(dsn: str, rate: float, **options: Any) -> SteadyResult:
@@ -339,6 +314,11 @@ def _clock(run: ledger.Run) -> int:
     """The database's simulated clock in seconds since week 0 (0 before the initial dataset is complete)."""
     saved = run.state.get("steady")
     return int(saved["clock"]) if saved else (run.clock_hour or 0) * 3600
+
+
+def _at_clock(run: ledger.Run) -> str:
+    """Where the database's simulated clock stands, to the second."""
+    return f"at simulated {load_profile(run.profile).start + timedelta(seconds=_clock(run)):%Y-%m-%d %H:%M:%S}"
 
 
 def resolve_rate(rate: str | None, vus: int | None, preset: str | None,

@@ -250,7 +250,7 @@ class Runner:
     def _refresh_clock(self) -> None:
         try:
             with connect(self.control_dsn, autocommit=True) as conn:
-                hour = conn.execute("SELECT clock_hour FROM growth_sim.run").fetchone()[0]
+                hour = ledger.clock_hour(conn)
         except (GrowthSimError, psycopg.Error):
             return  # the writer may be between units; the next poll tries again
         if hour != self.hour:

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -18,17 +17,6 @@ from growth_sim.timeline.quantities import format_size
 from growth_sim.timeline.schedule import Schedule
 
 PERIOD_HOURS = {"day": 24, "week": HOURS_PER_WEEK}
-
-
-def parse_scale(text: str | float) -> float:
-    """The ``--scale`` factor: a positive, finite number."""
-    try:
-        scale = float(text)
-    except (TypeError, ValueError):
-        scale = math.nan
-    if not (math.isfinite(scale) and scale > 0):
-        raise GrowthSimError(f"--scale must be a positive number such as 1, 0.1 or 0.01, got {text!r}")
-    return scale
 
 
 def resolve_range(schedule: Schedule, start: str, stop: str) -> tuple[int, int]:

@@ -1,9 +1,15 @@
-"""Parsing and printing of sizes, durations and rates ("10 GiB", "+3d", "10GiB/week")."""
+"""Parsing and printing of sizes, durations and rates ("10 GiB", "+3d", "10GiB/week"), and the checks of the
+scale and seed that data is grown with."""
 
 from __future__ import annotations
 
 import math
 import re
+
+from growth_sim.errors import GrowthSimError
+
+SCALE_MAX = 1000  # the largest scale a database is grown at (a plan, which grows nothing, takes any)
+SEED_LIMIT = 2**63  # seeds are stored as PostgreSQL bigint
 
 _SIZE_UNITS = {
     "b": 1,
@@ -114,3 +120,22 @@ def rate_period(text: str) -> str:
     period = re.sub(r"\s+per\s+", "/", text.strip(), count=1).partition("/")[2].strip().lstrip("0123456789. ")
     seconds = _DURATION_UNITS.get(period.lower())
     return next((name for name, s in _RATE_PERIODS.items() if s == seconds), "day")
+
+
+def parse_scale(text: str | float) -> float:
+    """The ``--scale`` factor in `text` (or a number): positive and finite."""
+    try:
+        scale = float(text)
+    except (TypeError, ValueError):
+        scale = math.nan
+    if not (math.isfinite(scale) and scale > 0):
+        raise GrowthSimError(f"--scale must be a positive number such as 1, 0.1 or 0.01, got {text!r}")
+    return scale
+
+
+def check_seed_scale(seed: int | None, scale: float | None) -> None:
+    """Refuse a seed or scale a database cannot be grown with (None: not given)."""
+    if scale is not None and not (0 < scale <= SCALE_MAX):
+        raise GrowthSimError(f"--scale must be a number above 0 and at most {SCALE_MAX}, got {scale}")
+    if seed is not None and not (0 <= seed < SEED_LIMIT):
+        raise GrowthSimError(f"--seed must be between 0 and 2**63 - 1, got {seed}")

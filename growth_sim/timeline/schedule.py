@@ -19,6 +19,7 @@ import numpy as np
 
 from growth_sim.errors import GrowthSimError
 from growth_sim.profile import HOURS_PER_WEEK, Profile, hour_of_label
+from growth_sim.timeline.quantities import parse_scale
 
 _RELATIVE_RE = re.compile(r"^\+(\d+)\s*([hdw])$")
 _RELATIVE_HOURS = {"h": 1, "d": 24, "w": HOURS_PER_WEEK}
@@ -53,8 +54,7 @@ class Schedule:
     """Cumulative counts of every stream of a profile at a scale."""
 
     def __init__(self, profile: Profile, scale: float) -> None:
-        if not (scale > 0 and math.isfinite(scale)):
-            raise GrowthSimError(f"--scale must be a positive number, got {scale!r}")
+        parse_scale(scale)
         self.profile, self.scale = profile, scale
         self.last_hour = profile.last_hour
         self._cumw = curve_weights(profile, self.last_hour)

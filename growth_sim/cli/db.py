@@ -1,0 +1,94 @@
+"""`growth-sim db`: the private PostgreSQL cluster under $GROWTH_SIM_HOME, and the status of any server."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from growth_sim.cli.options import dsn_option
+from growth_sim.db.cluster import Cluster
+from growth_sim.db.connect import describe, external_target, server_status
+from growth_sim.timeline.quantities import format_size
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage the private PostgreSQL cluster under $GROWTH_SIM_HOME."""
+
+
+@db_group.command("start")
+@click.option(
+    "--tcp/--no-tcp",
+    default=None,
+    help="Also listen on 127.0.0.1 with a generated password (default: keep the current setting).",
+)
+def db_start(tcp: bool | None) -> None:
+    """Create the cluster if needed and start it."""
+    cluster = Cluster.from_env()
+    cluster.start(tcp=tcp)
+    status = cluster.status()
+    click.echo(f"PostgreSQL {status.version} running, data in {status.data_dir}")
+    click.echo(cluster.dsn())
+    if status.tcp:
+        click.echo(f"TCP: 127.0.0.1:{status.port} (password in {cluster.password_file})")
+
+
+@db_group.command("stop")
+def db_stop() -> None:
+    """Stop the cluster (fast shutdown)."""
+    Cluster.from_env().stop()
+    click.echo("stopped")
+
+
+@db_group.command("status")
+@dsn_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def db_status(dsn: str | None, as_json: bool) -> None:
+    """Show whether the cluster runs, its version, data directory, socket and size.
+
+    With --dsn, DATABASE_URL or PG* variables: the server and database they point at instead.
+    """
+    target = external_target(dsn)
+    if target is None:
+        status = Cluster.from_env().status()
+        info: dict[str, object] = {"target": "private cluster", **status.as_dict()}
+        lines = [
+            f"private cluster: {'running' if status.running else 'stopped'}",
+            f"PostgreSQL:      {status.version or '(not created)'}",
+            f"data directory:  {status.data_dir}",
+            f"socket:          {status.socket_dir}" + (f" port {status.port}" if status.port else ""),
+            f"size:            {format_size(status.size_bytes) if status.size_bytes is not None else '-'}",
+        ]
+        if status.tcp:
+            lines.append(f"TCP:             127.0.0.1:{status.port}")
+    else:
+        server = server_status(target.dsn)
+        info = {"target": describe(target.dsn), "running": True, **server}
+        lines = [
+            f"server:          {describe(target.dsn)}: running",
+            f"PostgreSQL:      {server['version']}",
+            f"database:        {server['database']} ({format_size(server['database_size_bytes'])})",
+            f"data directory:  {server['data_dir'] or '(not visible to this user)'}",
+        ]
+    click.echo(json.dumps(info, indent=2) if as_json else "\n".join(lines))
+
+
+@db_group.command("url")
+@click.option("--tcp", is_flag=True, help="The TCP URL, password included (needs `db start --tcp`).")
+def db_url(tcp: bool) -> None:
+    """Print the private cluster's connection URL (starting it if needed)."""
+    cluster = Cluster.from_env()
+    cluster.ensure_running()
+    click.echo(cluster.dsn(tcp=tcp))
+
+
+@db_group.command("destroy")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_destroy(yes: bool) -> None:
+    """Stop the cluster and delete its data for good."""
+    cluster = Cluster.from_env()
+    if not yes:
+        click.confirm(f"Delete the private cluster under {cluster.home} and all its data?", abort=True)
+    cluster.destroy()
+    click.echo("destroyed")

@@ -69,7 +69,7 @@ def test_engine_and_models_meet_only_through_the_api():
 def test_the_package_has_models_and_engine_modules_to_check():
     """The check above runs over the real tree: TaskPilot is a model package, the engine imports the API."""
     assert (PACKAGE / "models" / "taskpilot" / "__init__.py").is_file()
-    engine_names = {name for _, name in _imports(PACKAGE / "engine" / "run.py", "growth_sim.engine.run")}
+    engine_names = {name for _, name in _imports(PACKAGE / "engine" / "session.py", "growth_sim.engine.session")}
     assert "growth_sim.models.api.Widths" in engine_names
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -13,6 +14,8 @@ import click
 import psycopg
 
 from growth_sim import __version__
+from growth_sim.cli.status_line import status_line
+from growth_sim.db import usage
 from growth_sim.db.cluster import Cluster
 from growth_sim.db.connect import connect, describe, ensure_database, external_target, resolve_dsn
 from growth_sim.errors import GrowthSimError
@@ -32,14 +35,21 @@ def cli() -> None:
 
 
 def dsn_option(func: F) -> F:
-    """Add the common ``--dsn`` option; the command gets ``dsn: str | None`` for `connect.resolve_dsn`."""
+    """Add the common ``--dsn`` option; the command gets ``dsn: str | None`` for `connect.resolve_dsn`, and
+    holds the private cluster it starts until it ends (`usage.command_scope`)."""
+
+    @functools.wraps(func)
+    def command(*args: object, **kwargs: object) -> object:
+        with usage.command_scope(on_step=status_line(bool(kwargs.get("quiet") or kwargs.get("as_json")))):
+            return func(*args, **kwargs)
+
     return click.option(
         "--dsn",
         metavar="DSN",
         default=None,
         help="PostgreSQL URL or key=value string. Default: $DATABASE_URL, then the libpq PG* variables "
         "(PGHOST, PGDATABASE, PGSERVICE, ...), then the private cluster under $GROWTH_SIM_HOME.",
-    )(func)
+    )(command)  # type: ignore[return-value]
 
 
 def new_database_options(func: F) -> F:
@@ -54,7 +64,11 @@ def new_database_options(func: F) -> F:
 
 @cli.group()
 def db() -> None:
-    """Manage the private PostgreSQL cluster under $GROWTH_SIM_HOME."""
+    """Manage the private PostgreSQL cluster under $GROWTH_SIM_HOME.
+
+    Other commands start it when they need it and stop it when they end, unless `db start` started it
+    (it then runs until `db stop`) or another command or connection still uses it.
+    """
 
 
 @db.command("start")
@@ -64,9 +78,9 @@ def db() -> None:
     help="Also listen on 127.0.0.1 with a generated password (default: keep the current setting).",
 )
 def db_start(tcp: bool | None) -> None:
-    """Create the cluster if needed and start it."""
+    """Create the cluster if needed and start it; it runs until `db stop`."""
     cluster = Cluster.from_env()
-    cluster.start(tcp=tcp)
+    cluster.start(tcp=tcp, on_step=status_line(False))
     status = cluster.status()
     click.echo(f"PostgreSQL {status.version} running, data in {status.data_dir}")
     click.echo(cluster.dsn())
@@ -85,14 +99,20 @@ def db_stop() -> None:
 @dsn_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def db_status(dsn: str | None, as_json: bool) -> None:
-    """Show whether the cluster runs, its version, data directory, socket and size.
+    """Show whether the cluster runs, its version, data directory, socket and size, and every private cluster
+    of this user on this machine (running or not).
 
     With --dsn, DATABASE_URL or PG* variables: the server and database they point at instead.
     """
+    from growth_sim.cli.cluster_list import format_clusters
+    from growth_sim.db.registry import clusters
+
     target = external_target(dsn)
     if target is None:
         status = Cluster.from_env().status()
-        info: dict[str, object] = {"target": "private cluster", **status.as_dict()}
+        everywhere = clusters()
+        info: dict[str, object] = {"target": "private cluster", **status.as_dict(),
+                                   "clusters": [c.as_dict() for c in everywhere]}
         lines = [
             f"private cluster: {'running' if status.running else 'stopped'}",
             f"PostgreSQL:      {status.version or '(not created)'}",
@@ -102,6 +122,7 @@ def db_status(dsn: str | None, as_json: bool) -> None:
         ]
         if status.tcp:
             lines.append(f"TCP:             127.0.0.1:{status.port}")
+        lines += ["", *format_clusters(everywhere, status.home)]
     else:
         with connect(target.dsn) as conn:
             version, database, size, data_dir = conn.execute(
@@ -129,9 +150,9 @@ def db_status(dsn: str | None, as_json: bool) -> None:
 @db.command("url")
 @click.option("--tcp", is_flag=True, help="The TCP URL, password included (needs `db start --tcp`).")
 def db_url(tcp: bool) -> None:
-    """Print the private cluster's connection URL (starting it if needed)."""
+    """Print the private cluster's connection URL (starting it if needed: it then runs until `db stop`)."""
     cluster = Cluster.from_env()
-    cluster.ensure_running()
+    cluster.ensure_running(on_step=status_line(False))
     click.echo(cluster.dsn(tcp=tcp))
 
 

@@ -21,8 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 import growth_sim
-from growth_sim.db import binaries, homes
 from growth_sim.cli import cli
+from growth_sim.db import binaries, homes
 from growth_sim.db.cluster import Cluster
 from growth_sim.errors import ClusterError
 

@@ -83,3 +83,16 @@ def module_database(cluster: Cluster, prefix: str) -> Iterator[str]:
             yield cluster.dsn(name)
         finally:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def new_home() -> Iterator[Path]:
+    """A GROWTH_SIM_HOME that does not exist yet, under /tmp as a user's would be (every directory on the way open
+    to the server user); its cluster is destroyed afterwards, wherever it went."""
+    parent = Path("/tmp") / f"gs-test-{uuid.uuid4().hex[:10]}"
+    home = parent / "home"
+    try:
+        yield home
+    finally:
+        Cluster(home).destroy()
+        shutil.rmtree(parent, ignore_errors=True)

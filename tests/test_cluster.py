@@ -21,8 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 import growth_sim
-import growth_sim.db.cluster as cluster_module
 from growth_sim.cli import cli
+from growth_sim.db import binaries, homes
 from growth_sim.db.cluster import Cluster
 from growth_sim.errors import ClusterError
 
@@ -285,7 +285,7 @@ def test_pg_bindir_must_hold_server_binaries(tmp_path: Path, monkeypatch: pytest
 
 def test_no_binaries_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("PG_BINDIR", raising=False)
-    monkeypatch.setattr(cluster_module, "_candidate_bin_dirs", lambda: iter(()))
+    monkeypatch.setattr(binaries, "candidate_bin_dirs", lambda: iter(()))
     with pytest.raises(ClusterError) as info:
         Cluster(tmp_path / "home").ensure_running()
     assert str(info.value).startswith("no PostgreSQL server binaries found: install postgresql")
@@ -300,16 +300,16 @@ def test_embedded_wheel_binaries_are_the_last_candidate(
     (package / "__init__.py").write_text("raise RuntimeError('the wrapper must not be imported')\n")
     (package / "pginstall" / "bin").symlink_to(pg_cluster.bin_dir)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    candidates = list(cluster_module._candidate_bin_dirs())
+    candidates = list(binaries.candidate_bin_dirs())
     assert candidates[-1] == package / "pginstall" / "bin"
 
 
 def test_socket_dir_moves_out_of_a_long_path(tmp_path: Path):
     long_base = tmp_path / ("x" * 120)
-    socket_dir = cluster_module._socket_dir_for(long_base, long_base)
+    socket_dir = homes.socket_dir_for(long_base, long_base)
     assert socket_dir.parent == Path("/tmp")
     assert len(str(socket_dir / ".s.PGSQL.65535")) < 100
-    assert cluster_module._socket_dir_for(Path("/srv/gs"), Path("/srv/gs")) == Path("/srv/gs/run")
+    assert homes.socket_dir_for(Path("/srv/gs"), Path("/srv/gs")) == Path("/srv/gs/run")
 
 
 # -- root and non-root placement -----------------------------------------------------------------------------

@@ -112,8 +112,8 @@ def test_plot_command_writes_a_png(grown: str, env: dict[str, str], tmp_path: Pa
     assert run.returncode == 0, run.stderr
     info = json.loads(run.stdout)
     assert info == {"path": str(out), "measurements": HOURS + 1, "last_hour": HOURS, "bytes": out.stat().st_size}
-    assert png_size(out.read_bytes()) == (13 * 80, 11 * 80)
-    assert 20_000 < out.stat().st_size < 400_000
+    assert png_size(out.read_bytes()) == (14 * 100, 15 * 100)
+    assert 20_000 < out.stat().st_size < 600_000
 
 
 def test_plot_of_a_database_never_advanced(fresh_db: str, env: dict[str, str], tmp_path: Path):

@@ -6,15 +6,22 @@ import json
 
 import click
 
+from growth_sim.cli.cluster_list import format_clusters
 from growth_sim.cli.options import dsn_option
+from growth_sim.cli.status_line import status_line
 from growth_sim.db.cluster import Cluster
 from growth_sim.db.connect import describe, external_target, server_status
+from growth_sim.db.registry import clusters
 from growth_sim.timeline.quantities import format_size
 
 
 @click.group("db")
 def db_group() -> None:
-    """Manage the private PostgreSQL cluster under $GROWTH_SIM_HOME."""
+    """Manage the private PostgreSQL cluster under $GROWTH_SIM_HOME.
+
+    Other commands start it when they need it and stop it when they end, unless `db start` started it
+    (it then runs until `db stop`) or another command or connection still uses it.
+    """
 
 
 @db_group.command("start")
@@ -24,9 +31,9 @@ def db_group() -> None:
     help="Also listen on 127.0.0.1 with a generated password (default: keep the current setting).",
 )
 def db_start(tcp: bool | None) -> None:
-    """Create the cluster if needed and start it."""
+    """Create the cluster if needed and start it; it runs until `db stop`."""
     cluster = Cluster.from_env()
-    cluster.start(tcp=tcp)
+    cluster.start(tcp=tcp, on_step=status_line(False))
     status = cluster.status()
     click.echo(f"PostgreSQL {status.version} running, data in {status.data_dir}")
     click.echo(cluster.dsn())
@@ -45,14 +52,17 @@ def db_stop() -> None:
 @dsn_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def db_status(dsn: str | None, as_json: bool) -> None:
-    """Show whether the cluster runs, its version, data directory, socket and size.
+    """Show whether the cluster runs, its version, data directory, socket and size, and every private cluster
+    of this user on this machine (running or not).
 
     With --dsn, DATABASE_URL or PG* variables: the server and database they point at instead.
     """
     target = external_target(dsn)
     if target is None:
         status = Cluster.from_env().status()
-        info: dict[str, object] = {"target": "private cluster", **status.as_dict()}
+        everywhere = clusters()
+        info: dict[str, object] = {"target": "private cluster", **status.as_dict(),
+                                   "clusters": [c.as_dict() for c in everywhere]}
         lines = [
             f"private cluster: {'running' if status.running else 'stopped'}",
             f"PostgreSQL:      {status.version or '(not created)'}",
@@ -62,6 +72,7 @@ def db_status(dsn: str | None, as_json: bool) -> None:
         ]
         if status.tcp:
             lines.append(f"TCP:             127.0.0.1:{status.port}")
+        lines += ["", *format_clusters(everywhere, status.home)]
     else:
         server = server_status(target.dsn)
         info = {"target": describe(target.dsn), "running": True, **server}
@@ -77,9 +88,9 @@ def db_status(dsn: str | None, as_json: bool) -> None:
 @db_group.command("url")
 @click.option("--tcp", is_flag=True, help="The TCP URL, password included (needs `db start --tcp`).")
 def db_url(tcp: bool) -> None:
-    """Print the private cluster's connection URL (starting it if needed)."""
+    """Print the private cluster's connection URL (starting it if needed: it then runs until `db stop`)."""
     cluster = Cluster.from_env()
-    cluster.ensure_running()
+    cluster.ensure_running(on_step=status_line(False))
     click.echo(cluster.dsn(tcp=tcp))
 
 

@@ -16,7 +16,7 @@ from growth_sim.errors import GrowthSimError
 @dsn_option
 @click.option("-o", "--output", default="growth.png", show_default=True, metavar="FILE",
               help="Where to write the figure (PNG; another suffix matplotlib knows, such as .svg or .pdf, works too).")
-@click.option("--dpi", type=click.IntRange(40, 400), default=80, show_default=True, help="Resolution of the image.")
+@click.option("--dpi", type=click.IntRange(40, 400), default=100, show_default=True, help="Resolution of the image.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def plot_command(dsn: str | None, output: str, dpi: int, as_json: bool) -> None:
     """Draw a grown database's history as one figure: rows against the plan, size against the milestones,

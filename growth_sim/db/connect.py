@@ -15,6 +15,7 @@ import psycopg
 from psycopg import pq, sql
 from psycopg.conninfo import conninfo_to_dict
 
+from growth_sim.db import usage
 from growth_sim.db.cluster import DEFAULT_DBNAME, Cluster
 from growth_sim.errors import DatabaseError
 
@@ -41,12 +42,13 @@ class Target:
 
 
 def resolve_dsn(explicit: str | None) -> Target:
-    """The database a command should use; starts the private cluster when nothing else is configured."""
+    """The database a command should use; starts the private cluster when nothing else is configured (for the
+    rest of the command inside `usage.command_scope`, else until it is stopped)."""
     target = external_target(explicit)
     if target is not None:
         return target
     cluster = Cluster.from_env()
-    cluster.ensure_running()
+    usage.use(cluster)
     return Target(cluster.dsn(DEFAULT_DBNAME), embedded=True)
 
 

@@ -119,7 +119,7 @@ class _Reader:
         head = self.table("profile")
         model = self.text("profile.model", head.get("model"))
         try:
-            tables = model_tables(model)
+            tables = model_tables(model, self.model_params(), self.path.parent)
         except ModelError as exc:
             raise self.fail("profile.model", str(exc)) from None
         start_text = self.text("profile.start", head.get("start"))

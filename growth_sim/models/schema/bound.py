@@ -18,6 +18,7 @@ from growth_sim.models.schema.rules import TablePlan, plans
 from growth_sim.timeline.schedule import HourPlan, Schedule
 
 _OPERATION_AT = 0.5  # updates and deletes run half-way through their hour
+_HISTORY_CHUNK = 20_000
 
 
 def empty_read_mix() -> ReadMix:
@@ -139,21 +140,29 @@ class SchemaModel:
         return self.rows.batch(stream, first, stop, widths)
 
     def history_operations(self) -> list[Operation]:
-        return []
+        """The updates and deletes the profile places before week 0 (lagged ones of initial rows), at hour 0."""
+        ops = []
+        for stream in [*self.package.updates, *self.deletes]:
+            total = self.schedule.initial(stream)
+            for first in range(0, total, _HISTORY_CHUNK):
+                ops += self._operations(stream, first, min(_HISTORY_CHUNK, total - first), 0.0)
+        return ops
 
     def hour_operations(self, plan: HourPlan) -> list[Operation]:
         ops = []
-        at = plan.hour + _OPERATION_AT
-        for stream, (table, columns) in self.package.updates.items():
-            first, count = plan.start.get(stream, 0), plan.count.get(stream, 0)
-            if count:
-                ops.append(self._update(stream, table, columns, first, count, at))
-        for stream, table in self.deletes.items():
-            first, count = plan.start.get(stream, 0), plan.count.get(stream, 0)
-            if count:
-                rows = self.schedule.lagged_rows(stream, first, first + count)
-                ops.append(self._delete(stream, table, rows, at))
+        for stream in [*self.package.updates, *self.deletes]:
+            ops += self._operations(stream, plan.start.get(stream, 0), plan.count.get(stream, 0),
+                                    plan.hour + _OPERATION_AT)
         return ops
+
+    def _operations(self, stream: str, first: int, count: int, at: float) -> list[Operation]:
+        if not count:
+            return []
+        if stream in self.deletes:
+            rows = self.schedule.lagged_rows(stream, first, first + count)
+            return [self._delete(stream, self.deletes[stream], rows, at)]
+        table, columns = self.package.updates[stream]
+        return [self._update(stream, table, columns, first, count, at)]
 
     def _targets(self, stream: str, table: str, first: int, count: int, at: float) -> tuple[np.ndarray, np.ndarray]:
         k = np.arange(first, first + count, dtype=np.int64)

@@ -274,8 +274,8 @@ def _keys(table: Table, rules: dict[str, Rule]) -> None:
     sets += [("unique", u) for u in table.unique]
     sets += [(f"unique index {index}", cols) for index, cols, _ in table.partial_unique]
     for label, cols in sets:
-        if any(rules[c].source == "key" for c in cols):
-            continue
+        if any(rules[c].source == "key" or rules[c].column.identity == "a" for c in cols):
+            continue  # unique by construction, or numbered by the server
         if len(cols) == 1 and rules[cols[0]].source == "fk" and rules[cols[0]].fk.parent != table.name:
             rules[cols[0]].source = "key"  # one-to-one with the parent: row n refers to parent n
             continue

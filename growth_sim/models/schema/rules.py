@@ -77,8 +77,10 @@ def _balanced(text: str) -> bool:
 
 
 def _conjuncts(definition: str) -> list[str]:
-    body = _CAST.sub("", definition.removeprefix("CHECK ").replace(" NOT VALID", ""))
-    body = re.sub(rf"(?<![\w\]])\(({_NUM}|\w+)\)", r"\1", body)
+    pieces = re.split(r"('(?:[^']|'')*')", definition.removeprefix("CHECK ").replace(" NOT VALID", ""))
+    for i in range(0, len(pieces), 2):  # outside quoted literals: no casts, no parentheses around one token
+        pieces[i] = re.sub(rf"(?<![\w\]])\(({_NUM}|\w+)\)", r"\1", _CAST.sub("", pieces[i]))
+    body = "".join(pieces)
     parts, depth, start, i = [], 0, 0, 0
     body = _strip(body)
     while i < len(body):

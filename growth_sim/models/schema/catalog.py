@@ -127,7 +127,7 @@ _COLUMNS = """
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef,
        a.attidentity, a.attgenerated <> '', coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%%', false),
        t.typtype, t.typname, bt.typname, et.typname, a.atttypmod, coalesce(bt.typtypmod, -1), t.oid, bt.oid,
-       et.oid, t.typcategory
+       et.oid
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -189,7 +189,7 @@ def read_catalog(conn: psycopg.Connection, ddl: str) -> Catalog:
     domain_checks = dict(conn.execute(_DOMAIN_CHECKS).fetchall())
     columns: dict[str, list[Column]] = {}
     for (table, name, type_, not_null, has_default, identity, generated, serial, typtype, typname, base, elem,
-         typmod, base_typmod, oid, base_oid, elem_oid, category) in conn.execute(_COLUMNS).fetchall():
+         typmod, base_typmod, oid, base_oid, elem_oid) in conn.execute(_COLUMNS).fetchall():
         mod = typmod if typmod >= 0 else base_typmod
         element = elem if elem else None
         kind = element or base or typname

@@ -21,7 +21,7 @@ from growth_sim.models.schema.rules import INTEGERS, TEXTS, TablePlan
 from growth_sim.timeline.schedule import Schedule
 
 Values = tuple[list | np.ndarray, np.ndarray]  # raw values (numbers as floats/ints, times as hours) and presence
-_MULTIPLIER = 1_000_003  # a prime: ordinal -> pattern code is a bijection when it does not divide the code space
+_GOLDEN = 0.6180339887  # ordinal -> pattern code: times a number near space x golden ratio, coprime with the space
 
 
 class Rows:
@@ -81,14 +81,12 @@ class Rows:
 
     def key_text(self, table: str, column: str, n: np.ndarray) -> list[str]:
         """The rendered value of key (or foreign key) `column` of rows `n`: what a child or an update names."""
-        plan = self.plans[table]
         return self._render(table, column, *self._column(table, column, n, self.created(table, n), {}, ""))
 
     def _column(self, table: str, name: str, n: np.ndarray, created: np.ndarray, done: dict[str, Values],
                 salt: str) -> Values:
         plan = self.plans[table]
         rule = plan.rules[name]
-        c = rule.column
         s = self.stream(table, name, salt) if salt else self.stream(table, name)
         present = np.ones(len(n), dtype=bool)
         if rule.null_share and rule.source != "key":
@@ -197,7 +195,9 @@ class Rows:
         """Strings matching the pattern: random for `s`, else a bijection of the ordinal (unique)."""
         if s is None:
             space = math.prod(len(chars) ** lo for chars, lo, _ in atoms)
-            mult = _MULTIPLIER if math.gcd(_MULTIPLIER, space) == 1 else 1
+            mult = int(space * _GOLDEN) | 1
+            while math.gcd(mult, space) != 1:
+                mult += 2
             if len(n) and int(n.max()) >= space:
                 raise ValueError(f"pattern holds only {space} distinct values")
             code = [(int(i) * mult + space // 3) % space for i in n.tolist()]

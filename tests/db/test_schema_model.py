@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -160,22 +161,53 @@ def test_shop_split_and_parallel_run_is_identical(shop: tuple[Path, str], env: d
         assert table_digests(other) == table_digests(dsn)
 
 
+# Billing: invoices change state a day after they are issued. Dense: incidents change level, and the schema's
+# own trigger stamps them with the simulated clock.
+CHURN = {
+    "billing": """
+[model.updates.invoice_states]
+table = "invoices"
+columns = ["state", "updated_at"]
+
+[lagged.invoice_states]
+of = "invoices"
+kind = "update"
+share = 0.5
+delay_hours = 24
+""",
+    "dense": """
+[model.updates.incident_levels]
+table = "incidents"
+columns = ["level"]
+
+[rates]
+incident_levels = 700
+""",
+}
+# Rows the updates must have touched, checked against the simulated clock at week 4.
+TOUCHED = {"billing": "SELECT count(*) FROM invoices WHERE updated_at > issued_at AND updated_at <= %s",
+           "dense": "SELECT count(*) FROM incidents WHERE touched_at IS NOT NULL AND touched_at <= %s"}
+
+
 @pytest.mark.parametrize("name", ["billing", "dense"])
 def test_other_schemas_grow_four_weeks(name: str, env: dict[str, str], pg_cluster, tmp_path: Path) -> None:
-    profile = _new_profile(env, tmp_path, name)
+    profile = _new_profile(env, tmp_path, name, CHURN[name])
     with module_database(pg_cluster, name) as dsn:
         _advance(env, dsn, "--profile", str(profile), "--scale", str(SCALE), "--to", "week-4")
         planned = _planned(profile, 4 * 168)
         assert counts(dsn, planned) == planned
         assert _revalidate(dsn) >= 8
+        clock = load_profile(str(profile)).start + timedelta(hours=4 * 168)
+        assert query(dsn, TOUCHED[name], (clock,))[0][0] > 0
 
 
 @pytest.mark.parametrize(("ddl", "words"), [
     ("CREATE TABLE boxes (id int PRIMARY KEY, qty int CHECK (qty % 2 = 0));", ("boxes", "boxes_qty_check")),
     ("CREATE TABLE boxes (id int PRIMARY KEY, label text CHECK (label ~ '^(ab)+$'));", ("boxes", "label")),
     ("CREATE TABLE boxes (id int PRIMARY KEY, at point);", ("boxes.at", "point")),
-    ("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY);"
-     "CREATE TABLE ab (a int REFERENCES a, b int REFERENCES b, PRIMARY KEY (a, b));", ("ab", "primary key (a, b)")),
+    ("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY); CREATE TABLE c (id int PRIMARY KEY);"
+     "CREATE TABLE abc (a int REFERENCES a, b int REFERENCES b, c int REFERENCES c, PRIMARY KEY (a, b, c));",
+     ("abc", "primary key (a, b, c)")),
     ("CREATE TABLE t (id int PRIMARY KEY, up int NOT NULL REFERENCES t);", ("t.up", "self-reference")),
 ])
 def test_what_cannot_be_honoured_is_refused_before_anything_is_written(

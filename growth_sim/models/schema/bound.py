@@ -120,6 +120,11 @@ class SchemaModel:
                                  f" (foreign key {children[0][1]}); exact counts need deletes from leaf tables")
             if not package.plans[table].table.primary_key:
                 raise ModelError(f"[lagged.{stream}]: table {table} has no primary key to name the rows it deletes")
+        for name, plan in package.plans.items():
+            derived = next((d for d in profile.derived if d.name == name), None)
+            if plan.link and (derived is None or not derived.proportional or derived.per[0] != plan.link[0].parent):
+                raise ModelError(f"[derived.{name}]: a many-to-many table grows in proportion to its first parent: "
+                                 f'per = ["{plan.link[0].parent}"] and no initial')
         unknown = [u for u in package.updates if u not in streams]
         if unknown:
             raise ModelError(f"[model.updates.{unknown[0]}] has no rate: give it in [rates] or [lagged]")

@@ -8,6 +8,7 @@ parent's if that is later: a child is never older than its parent.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 
@@ -15,13 +16,20 @@ import numpy as np
 
 from growth_sim.generate.batch import NULL, Batch, text_batch
 from growth_sim.generate.rand import Stream, timestamps, uuid_strings
-from growth_sim.generate.text import CORPUS_CHARS, slices
+from growth_sim.generate.text import corpus, slices
 from growth_sim.models.api import Widths
 from growth_sim.models.schema.rules import INTEGERS, TEXTS, TablePlan
 from growth_sim.timeline.schedule import Schedule
 
 Values = tuple[list | np.ndarray, np.ndarray]  # raw values (numbers as floats/ints, times as hours) and presence
 _GOLDEN = 0.6180339887  # ordinal -> pattern code: times a number near space x golden ratio, coprime with the space
+
+
+@functools.cache
+def _word_starts() -> np.ndarray:
+    """Where the corpus's words begin: text values start at one."""
+    chars = np.frombuffer(corpus().encode("ascii"), dtype=np.uint8)
+    return np.flatnonzero(chars == ord(" ")) + 1
 
 
 class Rows:
@@ -46,12 +54,27 @@ class Rows:
         fk = next(f for f in plan.table.foreign_keys if f.name == fk_name)
         if plan.rules[fk.columns[0]].source == "key":
             return n.copy()
+        if plan.link is not None and fk in plan.link:
+            return self._link_parents(table, fk is plan.link[1], n)
         available = n.copy() if fk.parent == table else \
             self.schedule.count_before(fk.parent, self.own_hours(table, n))
         r = self.recency.get(f"{table}.{fk.name}", self.default_recency)
         back = np.floor(available * self.stream(table, fk.name).uniform("parent", n) ** r).astype(np.int64)
         p = available - 1 - back
         return np.where(available > 0, p, -1 if fk.parent == table else 0)
+
+    def _link_parents(self, table: str, second: bool, n: np.ndarray) -> np.ndarray:
+        """A many-to-many row: the first parent from the proportional schedule (row m belongs to parent
+        m / ratio, in slot j among its siblings); the second, distinct for each slot, among the rows of the
+        second parent's table that existed when the first parent was created."""
+        first_fk, second_fk = self.plans[table].link
+        a, slot = self.schedule.parents(table, n)
+        if not second:
+            return a
+        available = self.schedule.count_before(second_fk.parent, self.created(first_fk.parent, a))
+        available = np.maximum(available, int(np.ceil(float(self.schedule.ratio(table)))))
+        start = self.stream(table, second_fk.name).integers("parent", a, available)
+        return (start + slot) % available
 
     def created(self, table: str, n: np.ndarray) -> np.ndarray:
         """When each row was created (fractional simulated hours): never before any of its parents."""
@@ -187,8 +210,9 @@ class Rows:
         sigma = spec.sigma if spec else 0.5
         lo = max(rule.min_len, 1, int(spec.min) if spec else 1)
         lengths = np.clip(s.lognormal("len", n, base * self.widths.factor(table), sigma), lo, top).astype(np.int64)
-        offsets = (s.bits("at", n) % np.uint64(CORPUS_CHARS)).astype(np.int64)
-        text = slices(offsets, lengths)
+        starts = _word_starts()
+        at = (s.bits("at", n) % np.uint64(len(starts))).astype(np.int64)
+        text = slices(starts[at], lengths)
         return [t if t.strip() else "x" * len(t) for t in text]
 
     def _pattern(self, atoms: list[tuple[str, int, int]], n: np.ndarray, s: Stream | None) -> list[str]:

@@ -54,6 +54,7 @@ class TablePlan:
     table: Table
     rules: dict[str, Rule]
     order: list[str]  # columns in generation order (compared columns after what they are compared with)
+    link: tuple[ForeignKey, ForeignKey] | None = None  # a many-to-many table: its unique pair of parents
 
     @property
     def written(self) -> list[str]:
@@ -237,10 +238,10 @@ def table_plan(table: Table, null_share: float) -> TablePlan:
     if table.expression_indexes:
         raise Refused(f"{table.name}: unique index {table.expression_indexes[0]} on an expression is not supported")
     _foreign_keys(table, rules)
-    _keys(table, rules)
+    link = _keys(table, rules)
     for rule in rules.values():
         _validate(table.name, rule)
-    return TablePlan(table, rules, _order(table, rules))
+    return TablePlan(table, rules, _order(table, rules), link)
 
 
 def _foreign_keys(table: Table, rules: dict[str, Rule]) -> None:
@@ -271,10 +272,12 @@ def _implied(table: Table, wide: ForeignKey, narrow: ForeignKey) -> bool:
     return narrow.parent != table.name and all(c in wide.columns for c in narrow.columns)
 
 
-def _keys(table: Table, rules: dict[str, Rule]) -> None:
+def _keys(table: Table, rules: dict[str, Rule]) -> tuple[ForeignKey, ForeignKey] | None:
+    """Make one column of every key unique from the ordinal; the pair of a many-to-many table, if it is one."""
     sets = [("primary key", table.primary_key)] if table.primary_key else []
     sets += [("unique", u) for u in table.unique]
     sets += [(f"unique index {index}", cols) for index, cols, _ in table.partial_unique]
+    link = None
     for label, cols in sets:
         if any(rules[c].source == "key" or rules[c].column.identity == "a" for c in cols):
             continue  # unique by construction, or numbered by the server
@@ -284,11 +287,26 @@ def _keys(table: Table, rules: dict[str, Rule]) -> None:
         free = [c for c in cols if rules[c].source == "value" and not rules[c].choices
                 and rules[c].column.kind in set(INTEGERS) | TEXTS | {"numeric", "uuid"} and not rules[c].column.array
                 and not rules[c].above and not rules[c].differs]
-        if not free:
+        if free:
+            rules[free[0]].source = "key"
+            rules[free[0]].null_share = 0.0
+            continue
+        pair = _pair(table, rules, cols)
+        if pair is None or (link is not None and link != pair):
             raise Refused(f"{table.name}: {label} ({', '.join(cols)}) has no column that can be made unique "
                           "from the row's ordinal (only foreign keys, choices or compared columns)")
-        rules[free[0]].source = "key"
-        rules[free[0]].null_share = 0.0
+        link = pair
+    return link
+
+
+def _pair(table: Table, rules: dict[str, Rule], cols: tuple[str, ...]) -> tuple[ForeignKey, ForeignKey] | None:
+    """The two single-column foreign keys to other tables that make up key `cols`, if that is what it is."""
+    fks = list(dict.fromkeys(rules[c].fk for c in cols if rules[c].source == "fk"))
+    if len(fks) != 2 or len(cols) != 2 or any(len(f.columns) != 1 or f.parent == table.name for f in fks):
+        return None
+    for c in cols:
+        rules[c].null_share = 0.0
+    return fks[0], fks[1]
 
 
 def _validate(table: str, rule: Rule) -> None:

@@ -58,7 +58,9 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path) -> str:
     for t in catalog.tables:
         if level(t.name) == 0:
             continue
-        parent = max((fk.parent for fk in t.foreign_keys if fk.parent != t.name), key=level)
+        link = table_plans[t.name].link
+        parent = link[0].parent if link else max((fk.parent for fk in t.foreign_keys if fk.parent != t.name),
+                                                  key=level)
         one_to_one = any(table_plans[t.name].rules[c].source == "key" and table_plans[t.name].rules[c].fk
                          for c in table_plans[t.name].rules)
         lines += ["", f"[derived.{t.name}]", f'per = ["{parent}"]', f"ratio = {1.0 if one_to_one else RATIO}"]

@@ -70,3 +70,11 @@ BEGIN
     RETURN NEW;
 END $$;
 CREATE TRIGGER incidents_touch BEFORE UPDATE ON incidents FOR EACH ROW EXECUTE FUNCTION touch();
+
+-- A many-to-many table: its key is the pair of parents.
+CREATE TABLE incident_watchers (
+    incident_id uuid NOT NULL REFERENCES incidents (id),
+    employee_id bigint NOT NULL REFERENCES employees (id),
+    since timestamptz NOT NULL,
+    PRIMARY KEY (incident_id, employee_id)
+);

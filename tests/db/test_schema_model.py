@@ -8,6 +8,7 @@ older than their parents, and the same bytes when the run is split and paralleli
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -226,3 +227,13 @@ def test_a_changed_schema_file_is_refused(env: dict[str, str], tmp_path: Path, p
         run = run_cli(env, "advance", "--dsn", dsn, "--profile", str(profile), "--to", "week-1")
         assert_user_error(run, "dense.sql changed since its catalog")
         assert query(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")[0][0] == 0
+
+
+def test_shop_generic_read_mix(shop: tuple[Path, str], env: dict[str, str]) -> None:
+    """Rows by key and children by parent, with keys computed from ordinals: every class runs, none fails."""
+    _, dsn = shop
+    run = run_cli(env, "reads", "--dsn", dsn, "--queries", "300", "--clients", "2", "--json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["queries"] == 300 and result["errors"] == 0
+    assert {"orders_by_key", "orders_by_customer_id", "order_lines_by_product_id"} <= set(result["classes"])

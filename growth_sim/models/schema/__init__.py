@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from growth_sim.models.api import ModelPackage
 
 TABLES: frozenset[str] = frozenset()  # unbound: a profile's [model] schema gives the tables
-SCENARIOS: tuple[str, ...] = ()
+SCENARIOS: tuple[str, ...] = ("app",)  # the generic read mix: rows by key, children by parent
 
 
 def _unbound() -> ModelError:

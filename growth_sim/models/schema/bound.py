@@ -22,13 +22,14 @@ _HISTORY_CHUNK = 20_000
 
 
 def empty_read_mix() -> ReadMix:
+    """The read mix of the unbound package: the scenario without queries (a profile gives them)."""
     return ReadMix("schema", (), sampler=lambda schedule, seed, hour: None)
 
 
 class SchemaPackage:
     """`ModelPackage` members for the schema in DDL file `schema` and the profile's ``[model]`` table."""
 
-    SCENARIOS: tuple[str, ...] = ()
+    SCENARIOS: tuple[str, ...] = ("app",)
     __file__ = str(Path(__file__).with_name("__init__.py"))
 
     def __init__(self, schema: Path, params: Mapping[str, Any]) -> None:
@@ -51,7 +52,9 @@ class SchemaPackage:
         return SchemaModel(self, schedule, seed)
 
     def read_mix(self) -> ReadMix:
-        return empty_read_mix()
+        from growth_sim.models.schema.reads import read_mix
+
+        return read_mix(self.plans)
 
     def expected_findings(self) -> tuple[Check | TableBloat, ...]:
         return ()

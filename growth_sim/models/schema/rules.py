@@ -139,7 +139,7 @@ def parse_pattern(regex: str) -> list[tuple[str, int, int]] | None:
     return atoms
 
 
-def _apply(rule: Rule, conjunct: str, subject: str, table: str, where: str) -> bool:
+def _apply(rule: Rule, conjunct: str, subject: str) -> bool:
     """Apply one conjunct of a CHECK to `rule` (the column named `subject` in it); False if it is not of a
     known shape about that column alone (or a column comparison, which `table_plan` handles)."""
     kind = rule.column.kind
@@ -216,12 +216,12 @@ def table_plan(table: Table, null_share: float) -> TablePlan:
         rule.null_share = 0.0 if c.not_null else null_share
         for definition in c.domain_checks:
             for conjunct in _conjuncts(definition):
-                if not _apply(rule, conjunct.replace("VALUE", "value"), "value", table.name, where):
+                if not _apply(rule, conjunct.replace("VALUE", "value"), "value"):
                     raise Refused(f"{where}: domain {c.domain} CHECK {definition} is not of a supported shape")
     for name, definition in table.checks:
         for conjunct in _conjuncts(definition):
             cols = _columns_in(conjunct, table)
-            if len(cols) == 1 and _apply(rules[cols[0]], conjunct, cols[0], table.name, name):
+            if len(cols) == 1 and _apply(rules[cols[0]], conjunct, cols[0]):
                 continue
             m = re.fullmatch(rf"(\w+) {_OP} (\w+)", conjunct)
             if len(cols) == 2 and m and m.group(1) in cols and m.group(3) in cols:

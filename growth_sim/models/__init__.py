@@ -69,9 +69,9 @@ def model_for(profile: Profile) -> ModelPackage:
     return bound_model(profile.model, profile.model_params, profile.path.parent)
 
 
-def model_tables(name: str, params: Mapping[str, Any] | None = None, base: Path | None = None) -> frozenset[str]:
-    """The tables model `name` writes (configured by a profile's ``[model]`` table and folder, if given)."""
-    return bound_model(name, params or {}, base or Path()).TABLES
+def model_tables(name: str) -> frozenset[str]:
+    """The tables model `name` writes."""
+    return model_module(name).TABLES
 
 
 def scenarios() -> list[str]:

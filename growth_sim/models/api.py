@@ -275,6 +275,10 @@ class SchemaReader(Protocol):
     ``new_profile(conn, schema, output)``: the files of a starting profile (path -> text) for DDL file `schema`,
     which ``growth-sim profile new`` has just loaded into the scratch database behind `conn`; it writes them
     unless this raises.
+
+    ``IDENTITY`` (on the bound package, optional): a string standing for what the profile names besides itself
+    (the schema model: its DDL's hash); it is part of the profile's content hash, so that a database initialised
+    with one schema refuses to go on with another.
     """
 
     def bind(self, params: Mapping[str, Any], base: Path) -> ModelPackage:

@@ -237,3 +237,15 @@ def test_shop_generic_read_mix(shop: tuple[Path, str], env: dict[str, str]) -> N
     result = json.loads(run.stdout)
     assert result["queries"] == 300 and result["errors"] == 0
     assert {"orders_by_key", "orders_by_customer_id", "order_lines_by_product_id"} <= set(result["classes"])
+
+
+def test_an_initialised_database_refuses_another_schema(env: dict[str, str], tmp_path: Path, pg_cluster) -> None:
+    """The DDL is part of the profile's identity: read again after a change, it no longer matches the ledger."""
+    profile = _new_profile(env, tmp_path, "dense")
+    with module_database(pg_cluster, "reschema") as dsn:
+        _advance(env, dsn, "--profile", str(profile), "--scale", "0.01", "--to", "initial")
+        with open(tmp_path / "dense.sql", "a") as ddl:
+            ddl.write("CREATE TABLE extra (id int PRIMARY KEY);\n")
+        run = run_cli(env, "profile", "new", "--schema", str(tmp_path / "dense.sql"), "-o", str(tmp_path / "b.toml"))
+        assert run.returncode == 0, run.stderr
+        assert_user_error(run_cli(env, "advance", "--dsn", dsn, "--to", "week-1"), "changed since this database")

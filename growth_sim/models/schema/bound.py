@@ -41,6 +41,11 @@ class SchemaPackage:
         self.plans: dict[str, TablePlan] = plans(self.catalog, float(null_share))
         self.updates = _updates(params, self.plans)
 
+    @property
+    def IDENTITY(self) -> str:  # noqa: N802 - the protocol's name
+        """The DDL's hash: part of the profile's content hash, so a database refuses a changed schema."""
+        return self.catalog.ddl_sha256
+
     @cached_property
     def TABLES(self) -> frozenset[str]:  # noqa: N802 - the protocol's name
         return frozenset(t.name for t in self.catalog.tables)

@@ -62,4 +62,5 @@ def new_profile(conn: psycopg.Connection, schema: Path, output: Path) -> dict[Pa
     from growth_sim.models.schema.starter import starting_profile
 
     catalog = read_catalog(conn, schema.read_text(encoding="utf-8"))
-    return {catalog_path(schema): catalog.to_json(), output: starting_profile(catalog, schema, output)}
+    empty = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    return {catalog_path(schema): catalog.to_json(), output: starting_profile(catalog, schema, output, empty)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from growth_sim.models.schema.catalog import Catalog
+from growth_sim.models.schema.catalog import Catalog, Column, Table
 from growth_sim.models.schema.rules import plans
 
 INITIAL = 1_000  # rows of a table without parents at --scale 1, before week 0
@@ -14,8 +14,9 @@ RATIO = 2.0  # rows of a child table per row of its parent
 WEEKS = 4
 
 
-def starting_profile(catalog: Catalog, schema: Path, output: Path) -> str:
-    """The profile text: runs as it is (four weeks), every number a default to replace."""
+def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: int) -> str:
+    """The profile text: runs as it is (four weeks), every number a default to replace. Sizes are estimated from
+    the rows' typical widths on top of `empty_bytes`, the size of the database holding only the schema."""
     table_plans = plans(catalog, 0.1)  # refuses what the model cannot honour before a file is written
     depth: dict[str, int] = {}
 
@@ -27,6 +28,23 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path) -> str:
         return depth[name]
 
     roots = [t.name for t in catalog.tables if level(t.name) == 0]
+    growth = {}  # derived table -> (parent, ratio)
+    for t in catalog.tables:
+        if level(t.name):
+            link = table_plans[t.name].link
+            parent = link[0].parent if link else max((fk.parent for fk in t.foreign_keys if fk.parent != t.name),
+                                                      key=level)
+            one_to_one = any(r.source == "key" and r.fk for r in table_plans[t.name].rules.values())
+            growth[t.name] = (parent, 1.0 if one_to_one else RATIO)
+
+    def rows(name: str, week: int) -> float:
+        if name in growth:
+            return growth[name][1] * rows(growth[name][0], week)
+        return INITIAL + WEEKLY * week
+
+    def size(week: int) -> str:
+        total = empty_bytes + sum(rows(t.name, week) * _row_bytes(t) for t in catalog.tables)
+        return f"{total / 2**20:.1f} MiB"
     relative = os.path.relpath(schema.resolve(), output.resolve().parent)
     if relative.startswith(".."):
         relative = str(schema.resolve())
@@ -48,22 +66,16 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path) -> str:
         "recency = 2.0                   # foreign keys and updates pick parent = newest - floor(N * u ** recency)",
         '# fk_recency = { "orders.orders_customer_id_fkey" = 4.0 }   # per foreign key',
         "",
-        "# Tables without parents grow by milestones (exact counts); sizes are the plan the closed loop steers to.",
+        "# Tables without parents grow by milestones (exact counts). Sizes are estimates at --scale 1 (the",
+        "# empty database plus typical row widths); at small scales the empty database outweighs the rows.",
     ]
     for week in range(WEEKS + 1):
         lines += ["", "[[milestones]]", f'at = "{"initial" if week == 0 else f"week-{week}"}"']
         lines += [f"{t} = {INITIAL + WEEKLY * week}" for t in roots]
-        lines += [f'size = "{8 + 2 * week} MiB"']
+        lines += [f'size = "{size(week)}"']
     lines += ["", "# Tables with parents grow with their deepest parent: cumulative rows = ratio x the parent's."]
-    for t in catalog.tables:
-        if level(t.name) == 0:
-            continue
-        link = table_plans[t.name].link
-        parent = link[0].parent if link else max((fk.parent for fk in t.foreign_keys if fk.parent != t.name),
-                                                  key=level)
-        one_to_one = any(table_plans[t.name].rules[c].source == "key" and table_plans[t.name].rules[c].fk
-                         for c in table_plans[t.name].rules)
-        lines += ["", f"[derived.{t.name}]", f'per = ["{parent}"]', f"ratio = {1.0 if one_to_one else RATIO}"]
+    for name, (parent, ratio) in growth.items():
+        lines += ["", f"[derived.{name}]", f'per = ["{parent}"]', f"ratio = {ratio}"]
     lines += ["", "# Updates: a stream per table and the columns it sets, at a weekly rate ([rates]) or after a delay",
               "# ([lagged], kind = \"update\"). Timestamp columns are set to the simulated clock."]
     rates = []
@@ -86,3 +98,27 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path) -> str:
               "", "[curve]", "hourly = [2, 1, 1, 1, 1, 2, 4, 6, 8, 9, 10, 10, 10, 10, 10, 9, 9, 8, 7, 6, 5, 4, 3, 2]",
               "weekend_factor = 0.6", ""]
     return "\n".join(lines)
+
+
+_WIDTHS = {"int2": 2, "int4": 4, "int8": 8, "numeric": 8, "float4": 4, "float8": 8, "bool": 1, "uuid": 16,
+           "timestamptz": 8, "timestamp": 8, "date": 4, "time": 8, "enum": 4, "json": 45, "jsonb": 50, "bytea": 20}
+_ROW_OVERHEAD = 28  # tuple header and line pointer
+_INDEX_ENTRY = 16
+_FILL = 1.2  # free space at the end of pages, index pages half split
+
+
+def _row_bytes(table: Table) -> float:
+    """A row's typical bytes on disk: its columns (text as the generator's default lengths) and its keys' entries."""
+    def width(c: Column) -> float:
+        if c.array:
+            return 40
+        if c.kind in _WIDTHS:
+            return _WIDTHS[c.kind]
+        return min(40, max((c.length or 80) // 2, 1)) + 1
+
+    columns = {c.name: c for c in table.columns}
+    keys = [table.primary_key] if table.primary_key else []
+    keys += [*table.unique, *(cols for _, cols, _ in table.partial_unique)]
+    heap = _ROW_OVERHEAD + sum(width(c) for c in table.columns if not c.generated)
+    indexes = sum(_INDEX_ENTRY + sum(width(columns[c]) for c in cols) for cols in keys)
+    return (heap + indexes) * _FILL

@@ -119,6 +119,6 @@ def _row_bytes(table: Table) -> float:
     columns = {c.name: c for c in table.columns}
     keys = [table.primary_key] if table.primary_key else []
     keys += [*table.unique, *(cols for _, cols, _ in table.partial_unique)]
-    heap = _ROW_OVERHEAD + sum(width(c) for c in table.columns if not c.generated)
+    heap = _ROW_OVERHEAD + sum(width(c) for c in table.columns)
     indexes = sum(_INDEX_ENTRY + sum(width(columns[c]) for c in cols) for cols in keys)
     return (heap + indexes) * _FILL

@@ -124,7 +124,7 @@ def load_catalog(schema: Path) -> Catalog:
 
 
 _COLUMNS = """
-SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef,
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull OR t.typnotnull, a.atthasdef,
        a.attidentity, a.attgenerated <> '', coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%%', false),
        t.typtype, t.typname, bt.typname, et.typname, a.atttypmod, coalesce(bt.typtypmod, -1), t.oid, bt.oid,
        et.oid

@@ -185,7 +185,10 @@ def _apply(rule: Rule, conjunct: str, subject: str) -> bool:
     if m and m.group(1) == subject and kind in TEXTS:
         rule.pattern = parse_pattern(m.group(2))
         return rule.pattern is not None
-    return bool(re.fullmatch(rf"{subject} IS NOT NULL", conjunct))
+    if re.fullmatch(rf"{subject} IS NOT NULL", conjunct):
+        rule.null_share = 0.0
+        return True
+    return False
 
 
 def _columns_in(conjunct: str, table: Table) -> list[str]:

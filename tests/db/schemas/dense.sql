@@ -4,6 +4,7 @@ CREATE TYPE severity AS ENUM ('low', 'medium', 'high', 'critical');
 CREATE DOMAIN percent AS numeric(5, 2) CHECK (VALUE >= 0 AND VALUE <= 100);
 CREATE DOMAIN short_code AS varchar(12) CHECK (char_length(VALUE) >= 3);
 CREATE DOMAIN ean13 AS text CHECK (VALUE ~ '^[0-9]{13}$');
+CREATE DOMAIN label_text AS text NOT NULL CHECK (VALUE <> '');
 
 CREATE TABLE departments (
     id integer PRIMARY KEY CHECK (id > 0),
@@ -38,6 +39,8 @@ CREATE TABLE projects (
     max_staff smallint NOT NULL,
     starts_on date NOT NULL,
     ends_on date,
+    label label_text,
+    notes text CHECK (notes IS NOT NULL),
     PRIMARY KEY (department_id, number),
     CHECK (max_staff >= min_staff),
     CHECK (ends_on >= starts_on)

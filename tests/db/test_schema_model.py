@@ -249,3 +249,25 @@ def test_an_initialised_database_refuses_another_schema(env: dict[str, str], tmp
         run = run_cli(env, "profile", "new", "--schema", str(tmp_path / "dense.sql"), "-o", str(tmp_path / "b.toml"))
         assert run.returncode == 0, run.stderr
         assert_user_error(run_cli(env, "advance", "--dsn", dsn, "--to", "week-1"), "changed since this database")
+
+
+def test_shop_fixture_builds_and_loads(env: dict[str, str], tmp_path: Path, pg_cluster) -> None:
+    """A schema profile makes fixtures as TaskPilot's does: the loaded file holds the planned rows."""
+    profile = _new_profile(env, tmp_path, "shop")
+    run = run_cli(env, "fixture", "build", "--profile", str(profile), "--to", "week-1", "--scale", "0.05",
+                  "-o", str(tmp_path / "shop.sql.gz"), "-q", timeout=600)
+    assert run.returncode == 0, run.stderr
+    with module_database(pg_cluster, "shopfix") as dsn:
+        assert run_cli(env, "fixture", "load", str(tmp_path / "shop.sql.gz"), "--dsn", dsn).returncode == 0
+        schedule = Schedule(load_profile(str(profile)), 0.05)
+        assert counts(dsn, ["orders", "carts"]) == {t: schedule.rows(t, 168) for t in ("carts", "orders")}
+
+
+def test_a_profile_asking_the_impossible_is_refused_before_anything_is_written(
+        env: dict[str, str], tmp_path: Path, pg_cluster) -> None:
+    profile = _new_profile(env, tmp_path, "shop", '\n[model.updates.emails]\ntable = "customers"\n'
+                                                  'columns = ["email"]\n\n[rates]\nemails = 10\n')
+    with module_database(pg_cluster, "impossible") as dsn:
+        run = run_cli(env, "advance", "--dsn", dsn, "--profile", str(profile), "--to", "week-1")
+        assert_user_error(run, "[model.updates.emails]", "customers.email")
+        assert query(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")[0][0] == 0

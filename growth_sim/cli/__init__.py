@@ -16,6 +16,7 @@ from growth_sim import __version__
 from growth_sim.cli import grow, observe
 from growth_sim.cli.db import db_group
 from growth_sim.cli.fixture import fixture_group
+from growth_sim.cli.profile import profile_group
 from growth_sim.errors import GrowthSimError, first_line
 
 
@@ -29,7 +30,7 @@ def cli() -> None:
     """
 
 
-for command in (db_group, fixture_group, grow.plan_command, grow.init_command, grow.advance_command,
+for command in (db_group, fixture_group, profile_group, grow.plan_command, grow.init_command, grow.advance_command,
                 grow.steady_command, grow.release_command, observe.report_command, observe.findings_command,
                 observe.reads_command, observe.plot_command):
     cli.add_command(command)

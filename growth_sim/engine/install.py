@@ -12,7 +12,7 @@ from growth_sim.db import ledger
 from growth_sim.db.connect import connect, describe, ensure_database
 from growth_sim.engine.controller import initial_room
 from growth_sim.errors import DatabaseError
-from growth_sim.models import model_module
+from growth_sim.models import model_for
 from growth_sim.observe import measure
 from growth_sim.profile import Profile, load_profile, profile_path
 from growth_sim.timeline.quantities import check_seed_scale
@@ -67,7 +67,7 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
                         conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
                 except psycopg.Error as exc:
                     raise DatabaseError(f"cannot create extension {name}: {exc.diag.message_primary}") from None
-            conn.execute(model_module(profile.model).build_schema_sql())
+            conn.execute(model_for(profile).build_schema_sql())
             # Measured here, before autovacuum can visit the new catalog rows: a later reading would depend on when
             # it did, and the data calibrated on it would differ from run to run.
             planned = Schedule(profile, scale).size_at(0)

@@ -18,7 +18,7 @@ from growth_sim.db.connect import connect
 from growth_sim.engine import pipeline
 from growth_sim.engine.controller import SizeController, nominal_median, preview_mean
 from growth_sim.engine.pipeline import Step
-from growth_sim.models import model_module
+from growth_sim.models import model_for
 from growth_sim.models.api import Widths
 from growth_sim.profile import load_recorded_profile
 from growth_sim.timeline.schedule import Schedule
@@ -43,7 +43,7 @@ class Session:
     def use_schedule(self, schedule: Schedule) -> None:
         """Drive the model along `schedule` (the milestone Schedule, or a subclass such as a rate plan)."""
         self.schedule = schedule
-        self.model = model_module(self.profile.model).build(schedule, self.row.seed)
+        self.model = model_for(self.profile).build(schedule, self.row.seed)
 
     def reload(self) -> None:
         """Read the run row again (after units moved its clock)."""

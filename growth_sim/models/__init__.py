@@ -7,13 +7,16 @@ the name profiles give (``model = "taskpilot"``). growth-sim's own TaskPilot reg
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from growth_sim.errors import ModelError
 
 if TYPE_CHECKING:  # the API imports numpy, and the CLI imports this module at start-up
     from growth_sim.models.api import ModelPackage
+    from growth_sim.profile import Profile
 
 ENTRY_POINT_GROUP = "growth_sim.models"
 
@@ -48,6 +51,22 @@ def model_module(name: str) -> ModelPackage:
     if name not in _registered():
         raise ModelError(f"unknown model {name!r}; known models: {', '.join(names()) or 'none'}")
     return _loaded(name)
+
+
+def bound_model(name: str, params: Mapping[str, Any], base: Path) -> ModelPackage:
+    """Model `name` for a profile's ``[model]`` table `params` (`base`: the profile's folder).
+
+    A model whose package has ``bind`` (see `growth_sim.models.api.ModelPackage`) is configured by it, e.g. with
+    the application schema the profile names; any other model is its package.
+    """
+    package = model_module(name)
+    bind = getattr(package, "bind", None)
+    return bind(params, base) if bind is not None else package
+
+
+def model_for(profile: Profile) -> ModelPackage:
+    """The model a validated profile names, bound to its ``[model]`` table."""
+    return bound_model(profile.model, profile.model_params, profile.path.parent)
 
 
 def model_tables(name: str) -> frozenset[str]:

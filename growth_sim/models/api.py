@@ -9,7 +9,8 @@ this module, nothing else of growth-sim. ``docs/models.md`` shows the smallest c
 
 The types the engine hands over or expects back are plain dataclasses (`Widths`, `Operation`, `QueryClass`,
 `ReadMix`, `Check`, `TableBloat`); the two a model implements, and the one the engine implements for finding
-checks (`Probe`), are protocols.
+checks (`Probe`), are protocols. A model configured by its profile (the application schema it grows) also has
+the members of `SchemaReader`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -260,4 +262,29 @@ class ModelPackage(Protocol):
 
     def expected_findings(self) -> Sequence[Check | TableBloat]:
         """The model's expected findings (its planted flaws), reported before the engine's generic ones."""
+        ...
+
+
+class SchemaReader(Protocol):
+    """Optional members of a `ModelPackage` configured by its profile (the ``schema`` model has both).
+
+    ``bind(params, base)``: the package for a profile whose ``[model]`` table is `params` (`base`: the profile's
+    folder, for files it names); the engine calls it wherever it has the profile (validating it, ``init``, each
+    run, fixtures) and uses what it returns in place of the package: `TABLES`, `build_schema_sql`, `build`.
+
+    ``new_profile(conn, schema, output)``: the files of a starting profile (path -> text) for DDL file `schema`,
+    which ``growth-sim profile new`` has just loaded into the scratch database behind `conn`; it writes them
+    unless this raises.
+
+    ``IDENTITY`` (on the bound package, optional): a string standing for what the profile names besides itself
+    (the schema model: its DDL's hash); it is part of the profile's content hash, so that a database initialised
+    with one schema refuses to go on with another.
+    """
+
+    def bind(self, params: Mapping[str, Any], base: Path) -> ModelPackage:
+        """This model for one profile's ``[model]`` table."""
+        ...
+
+    def new_profile(self, conn: psycopg.Connection, schema: Path, output: Path) -> dict[Path, str]:
+        """A starting profile at `output` for the schema in `conn` (and any file the model keeps with it)."""
         ...

@@ -23,7 +23,7 @@ from psycopg.conninfo import make_conninfo
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect
 from growth_sim.errors import DatabaseError, GrowthSimError
-from growth_sim.models import model_module
+from growth_sim.models import model_for
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 
@@ -87,7 +87,8 @@ class Runner:
             raise GrowthSimError(f"--clients must be at least 1, got {clients}")
         with connect(dsn) as conn:
             run = ledger.load(conn)
-        self.mix = model_module(run.model).read_mix()
+        profile = load_profile(run.profile)
+        self.mix = model_for(profile).read_mix()
         chosen = list(scenarios or self.mix.scenarios)
         unknown = sorted(set(chosen) - set(self.mix.scenarios))
         if unknown:
@@ -95,7 +96,7 @@ class Runner:
         self.dsn = make_conninfo(dsn, application_name=self.mix.application_name, options=_SESSION_OPTIONS)
         self.control_dsn = dsn
         self.clients, self.scenarios, self.follow_clock = clients, chosen, follow_clock
-        self.schedule = Schedule(load_profile(run.profile), run.scale)
+        self.schedule = Schedule(profile, run.scale)
         self.seed = run.seed
         self.hour: int | None = run.clock_hour
         self.sampler = self._sampler(run.clock_hour)
@@ -285,14 +286,15 @@ def _follow(runner: Runner) -> None:
 
 def format_result(result: ReadsResult) -> str:
     """Per query class: scenario, count, errors, p50/p95/p99 latency; then the totals."""
-    lines = [f"{'query class':<20}{'scenario':<12}{'count':>9}{'errors':>8}{'p50 ms':>10}{'p95 ms':>10}"
+    width = max([20, *(len(name) + 2 for name in result.classes)])
+    lines = [f"{'query class':<{width}}{'scenario':<12}{'count':>9}{'errors':>8}{'p50 ms':>10}{'p95 ms':>10}"
              f"{'p99 ms':>10}"]
 
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f}"
 
     for name, c in result.classes.items():
-        lines.append(f"{name:<20}{c['scenario']:<12}{c['count']:>9,}{c['errors']:>8,}{ms(c['p50_ms']):>10}"
+        lines.append(f"{name:<{width}}{c['scenario']:<12}{c['count']:>9,}{c['errors']:>8,}{ms(c['p50_ms']):>10}"
                      f"{ms(c['p95_ms']):>10}{ms(c['p99_ms']):>10}")
     qps = result.queries / result.seconds if result.seconds else 0.0
     lines += ["", f"{result.queries:,} queries in {result.seconds:.1f} s ({qps:,.0f}/s) on {result.clients} "

@@ -114,14 +114,17 @@ class _Reader:
         return value
 
     def profile(self) -> Profile:
-        from growth_sim.models import model_tables
+        from growth_sim.models import bound_model
 
         head = self.table("profile")
         model = self.text("profile.model", head.get("model"))
         try:
-            tables = model_tables(model)
+            package = bound_model(model, self.model_params(), self.path.parent)
         except ModelError as exc:
             raise self.fail("profile.model", str(exc)) from None
+        tables = package.TABLES
+        if identity := getattr(package, "IDENTITY", ""):  # what else the profile stands for (a schema file)
+            self.content_hash = hashlib.sha256(f"{self.content_hash}:{identity}".encode()).hexdigest()
         start_text = self.text("profile.start", head.get("start"))
         try:
             start = datetime.fromisoformat(start_text)

@@ -58,6 +58,7 @@ def plan_command(
 
     Needs no database: the plan comes from the profile alone. `--to initial` shows the initial dataset.
     """
+    from growth_sim.engine.estimate import planned
     from growth_sim.profile import load_profile
     from growth_sim.timeline.plan import build_plan, format_plan, resolve_range
     from growth_sim.timeline.quantities import parse_scale
@@ -65,9 +66,15 @@ def plan_command(
 
     profile = load_profile(profile_name)
     factor = parse_scale(scale)
-    start, stop = resolve_range(Schedule(profile, factor), from_target, to_target)
+    schedule = Schedule(profile, factor)
+    start, stop = resolve_range(schedule, from_target, to_target)
     result = build_plan(profile, factor, start, stop, by)
-    click.echo(json.dumps(result, indent=2) if as_json else format_plan(result))
+    # From --from's planned size; the initial dataset grows an empty database (as `advance` sees it).
+    cost = planned(schedule, start, stop, to_target, 0 if start == 0 else None)
+    if as_json:
+        click.echo(json.dumps({**result, "estimate": cost.as_dict()}, indent=2))
+    else:
+        click.echo(f"{format_plan(result)}\n{cost.line()}")
 
 
 @click.command("init")
@@ -110,9 +117,11 @@ def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, fo
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Write the initial load's independent chunks on N connections; if another advance is running "
               "on the database, join it (from any machine) instead of refusing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before a run that plans to add more than 5 GiB "
+              "(asked only on a terminal).")
 def advance_command(dsn: str | None, target: str, profile_name: str | None, seed: int | None,
                     scale: float | None, as_json: bool, quiet: bool, with_reads: int | None,
-                    jobs: int | None) -> None:
+                    jobs: int | None, yes: bool) -> None:
     """Grow the database along the simulated calendar to TARGET, as fast as the server allows.
 
     A new database is initialised first (with --profile/--seed/--scale); an initialised one must be
@@ -121,14 +130,20 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
     from growth_sim.cli.progress import ProgressBar
     from growth_sim.cli.summary import format_summary
     from growth_sim.engine.advance import advance
-    from growth_sim.engine.install import ensure_initialised
+    from growth_sim.engine.diskspace import check_space
+    from growth_sim.engine.estimate import CONFIRM_ABOVE, estimate
+    from growth_sim.engine.install import initialised
 
     target_db = resolve_dsn(dsn)
-    ensure_initialised(target_db.dsn, profile_name, seed, scale, target)
-    from growth_sim.engine.diskspace import check_space
-
-    if warning := check_space(target_db.dsn, target):
-        click.echo(f"warning: {warning}", err=True)
+    # Whatever refuses the run here (disk, a declined confirmation) leaves the database as it was before.
+    with initialised(target_db.dsn, profile_name, seed, scale, target):
+        if warning := check_space(target_db.dsn, target):
+            click.echo(f"warning: {warning}", err=True)
+        cost = estimate(target_db.dsn, target)
+        if not (quiet or as_json):
+            click.echo(cost.line(), err=True)
+        if cost.growth > CONFIRM_ABOVE and not yes and sys.stdin.isatty() and sys.stderr.isatty():
+            click.confirm("Start writing?", abort=True, err=True)
     with _reads_alongside(target_db.dsn, with_reads) as reads, ProgressBar(disabled=quiet or as_json) as bar:
         result = advance(target_db.dsn, target, bar.update, jobs=jobs)
     if as_json:

@@ -131,6 +131,14 @@ def ensure_database(dsn: str) -> bool:
         raise DatabaseError(f"cannot create database {name!r} on {describe(dsn)}: {reason}") from None
 
 
+def drop_database(dsn: str) -> None:
+    """Drop the DSN's database (through the ``postgres`` maintenance database); used to undo `ensure_database`."""
+    params = _effective_params(dsn)
+    name = params.get("dbname") or params.get("user")
+    with connect(dsn, dbname=_MAINTENANCE_DB, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def server_status(dsn: str) -> dict[str, Any]:
     """The server and database `dsn` points at: version, database name, its size and the data directory (None
     when this user may not see it)."""

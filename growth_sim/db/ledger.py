@@ -145,6 +145,21 @@ def work_since(conn: psycopg.Connection, since: datetime) -> tuple[int, int]:
     return units, int(rows)
 
 
+def throughput(conn: psycopg.Connection) -> tuple[int, float]:
+    """(rows, seconds) of every unit recorded with its time: how fast this database has been written so far."""
+    rows, seconds = conn.execute(
+        "SELECT coalesce(sum(r.n), 0), coalesce(sum(u.seconds), 0) FROM growth_sim.units u, LATERAL"
+        " (SELECT sum(v::bigint) AS n FROM jsonb_each_text(u.rows) AS e(k, v)) r WHERE u.seconds > 0").fetchone()
+    return int(rows), float(seconds)
+
+
+def initial_rows(conn: psycopg.Connection) -> int:
+    """Rows the initial load has written so far (all of them once the clock is set)."""
+    return int(conn.execute(
+        "SELECT coalesce(sum(v::bigint), 0) FROM growth_sim.units u, jsonb_each_text(u.rows) AS e(k, v)"
+        " WHERE u.unit LIKE 'initial/%%'").fetchone()[0])
+
+
 def record_measurement(conn: psycopg.Connection, hour: int, db_size: int, planned: int,
                        tables: dict[str, dict[str, Any]]) -> None:
     conn.execute(

@@ -64,8 +64,8 @@ def main() -> None:
     except GrowthSimError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except psycopg.Error as exc:  # a server error no command anticipated: still one line, nothing half-written
-        click.echo(f"error: the database refused: {first_line(exc)}; the work in progress was rolled back", err=True)
+    except psycopg.Error as exc:  # a server error no command anticipated: still one line (a run says what it undid)
+        click.echo(f"error: the database refused: {first_line(exc)}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

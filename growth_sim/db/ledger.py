@@ -181,15 +181,14 @@ def try_lock(conn: psycopg.Connection) -> bool:
     return conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,)).fetchone()[0]
 
 
-def acquire_lock(conn: psycopg.Connection) -> None:
-    """Hold the database's writer lock for this session, or refuse clearly."""
+def acquire_lock(conn: psycopg.Connection, also: str = "") -> None:
+    """Hold the database's writer lock for this session, or refuse clearly (`also`: another way out to offer)."""
     if try_lock(conn):
         return
     holder = lock_holder(conn)
     who = f" (server pid {holder[0]}, {holder[1] or 'unnamed'}, since {holder[2]:%Y-%m-%d %H:%M:%S})" \
         if holder else ""
-    raise DatabaseError(f"another growth-sim run is writing to this database{who}; wait for it or stop it, "
-                        "or join it with --jobs N")
+    raise DatabaseError(f"another growth-sim run is writing to this database{who}; wait for it or stop it{also}")
 
 
 def lock_holder(conn: psycopg.Connection) -> tuple | None:

@@ -100,3 +100,62 @@ def test_a_big_run_asks_on_a_terminal_and_a_no_leaves_nothing(cli_env, fresh_db)
     assert proc.returncode != 0
     assert b"plan: grow to week-1 at scale 0.3" in said
     assert _objects(fresh_db) == before
+
+
+# -- messages that name only what the user can set, and output that fits a terminal ---------------------------
+
+def test_a_fixture_loaded_database_takes_its_own_settings(cli_env, fresh_db):
+    """A database sized independently of the server (as fixtures are) is not 'other settings'."""
+    from growth_sim.engine.install import initialise
+    from growth_sim.profile import load_profile
+
+    initialise(fresh_db, load_profile("taskpilot"), 1, float(SCALE), sizing="open")
+    run = run_cli(cli_env, "init", "--dsn", fresh_db, "--scale", SCALE)
+    assert run.returncode == 0 and "nothing to do" in run.stdout, run.stderr
+    assert "sizing" not in run.stderr
+
+
+def test_connection_errors_show_the_dsn_given(cli_env, pg_cluster):
+    missing = pg_cluster.dsn(f"test_missing_{uuid.uuid4().hex[:10]}")
+    for command in ("report", "findings"):
+        line = assert_user_error(run_cli(cli_env, command, "--dsn", missing), "does not exist")
+        assert "options=" not in line and "pg_stat_statements" not in line, line
+    line = assert_user_error(run_cli(cli_env, "report", "--dsn", "growth_sim"), "dbname=growth_sim")
+    assert "rolled back" not in line and "refused" not in line
+
+
+def test_only_advance_is_told_to_join_a_running_advance(cli_env, fresh_db):
+    import psycopg
+
+    from growth_sim.db import ledger
+
+    assert run_cli(cli_env, "init", "--dsn", fresh_db, "--scale", SCALE).returncode == 0
+    with psycopg.connect(fresh_db, autocommit=True) as holder:
+        assert ledger.try_lock(holder)
+        steady = assert_user_error(run_cli(cli_env, "steady", "--dsn", fresh_db, "--rate", "1GiB/day",
+                                           "--duration", "5s", "-q"), "another growth-sim run")
+        advance = assert_user_error(run_cli(cli_env, "advance", "--dsn", fresh_db, "--to", "initial", "-q"),
+                                    "another growth-sim run")
+    assert "--jobs" not in steady
+    assert "`growth-sim advance --jobs N`" in advance
+
+
+def test_findings_read_as_text_within_120_columns(grown_week1):
+    from growth_sim.observe.findings import check, format_findings
+
+    text = format_findings(check(grown_week1))
+    assert max(len(line) for line in text.splitlines()) <= 120
+    assert not re.search(r"\[\[|\]\]|\bTrue\b|\bFalse\b|\bNone\b|\{'", text), text
+
+
+def test_report_shows_the_applications_statements_and_labels_its_clocks(grown_week1):
+    from growth_sim.observe import report, statements
+
+    with statements.observer(grown_week1) as conn:
+        shown = [s["query"] for s in statements.top(conn, 10_000)]
+    pattern = r"growth_sim\.|\b(CREATE|DROP) DATABASE\b|pg_database_size\(|pgstattuple\(|advisory_(xact_)?lock\("
+    own = [q for q in shown if re.search(pattern, q, re.I)]
+    assert not own, own
+    assert any(q.startswith("COPY") for q in shown)
+    text = report.format_report(report.gather(grown_week1))
+    assert "wall clock" in text and "milestones (simulated clock)" in text

@@ -209,10 +209,8 @@ def steady_command(dsn: str | None, rate: str | None, vus: int | None, preset: s
     if wall is None and until is None:
         wall = preset_seconds
 
-    def warn(line: str) -> None:
-        click.echo(line, err=True)
-
     with ProgressBar(disabled=quiet or as_json) as bar:
+        warn = bar.write
         result = steady(target_db.dsn, per_second, speed=speed, duration=wall, until=until,
                         status_every=status_every, on_message=warn, on_initial=bar.update,
                         on_status=(lambda s: None) if quiet else (lambda s: warn(format_status(s, period))))

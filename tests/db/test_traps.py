@@ -159,3 +159,33 @@ def test_report_shows_the_applications_statements_and_labels_its_clocks(grown_we
     assert any(q.startswith("COPY") for q in shown)
     text = report.format_report(report.gather(grown_week1))
     assert "wall clock" in text and "milestones (simulated clock)" in text
+
+
+# -- steady: warned before it leaves the schedule, status lines that agree with the rate asked -----------------
+
+def test_steady_warns_before_leaving_the_schedule_and_advance_says_what_to_do(cli_env, fresh_db):
+    assert run_cli(cli_env, "advance", "--dsn", fresh_db, "--to", "initial", "--scale", SCALE, "-q").returncode == 0
+    first = run_cli(cli_env, "steady", "--dsn", fresh_db, "--rate", "1GiB/day", "--speed", "720", "--duration", "2s",
+                    "-q")
+    assert first.returncode == 0, first.stderr
+    warning = [line for line in first.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "week-1" in warning[0] and "`advance` will refuse" in warning[0], first.stderr
+    assert "fixture" in warning[0]
+    again = run_cli(cli_env, "steady", "--dsn", fresh_db, "--rate", "1GiB/day", "--speed", "720", "--duration", "2s",
+                    "-q")
+    assert again.returncode == 0 and "warning" not in again.stderr, again.stderr
+    line = assert_user_error(run_cli(cli_env, "advance", "--dsn", fresh_db, "--to", "week-1", "-q"), "steady")
+    assert "init --force" in line and "fixture" in line
+
+
+def test_steady_status_lines_show_the_asked_rate_the_curve_and_the_achieved(cli_env, fresh_db):
+    assert run_cli(cli_env, "advance", "--dsn", fresh_db, "--to", "initial", "--scale", SCALE, "-q").returncode == 0
+    run = run_cli(cli_env, "steady", "--dsn", fresh_db, "--rate", "10GiB/week", "--speed", "720", "--duration", "4s",
+                  "--status-every", "1")
+    assert run.returncode == 0, run.stderr
+    status = [line for line in run.stderr.splitlines() if " sim (" in line]
+    assert status, run.stderr
+    rates = re.compile(r"asked 10\.0 GiB/week \| daily curve [\d.]+, achieved [\d.]+ \w+/week")
+    for line in status:
+        assert len(line) <= 120 and rates.search(line), line
+    assert rates.search(run.stdout) and "planned for this window by the daily curve" in run.stdout, run.stdout

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from functools import cache
 from typing import Any, TypeVar
 
 import click
@@ -26,7 +25,7 @@ def examples(*lines: str) -> str:
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
-@cache
+@functools.cache
 def _milestones(profile_name: str = "taskpilot") -> str:
     from growth_sim.profile import load_profile
 

@@ -6,10 +6,11 @@ import json
 import sys
 
 import click
+import psycopg
 
 from growth_sim.cli.options import dsn_option, examples, new_database_options, target_option
 from growth_sim.db.connect import resolve_dsn
-from growth_sim.errors import GrowthSimError
+from growth_sim.errors import GrowthSimError, first_line
 
 
 @click.command("plan", epilog=examples(
@@ -135,9 +136,13 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
     target_db = resolve_dsn(dsn)
     # Whatever refuses the run here (disk, a declined confirmation) leaves the database as it was before.
     with initialised(target_db.dsn, profile_name, seed, scale, target):
-        if warning := check_space(target_db.dsn, target):
-            click.echo(f"warning: {warning}", err=True)
-        cost = estimate(target_db.dsn, target)
+        try:
+            if warning := check_space(target_db.dsn, target):
+                click.echo(f"warning: {warning}", err=True)
+            cost = estimate(target_db.dsn, target)
+        except psycopg.Error as exc:
+            raise GrowthSimError(f"the database refused the checks before the run: {first_line(exc)}; "
+                                 "nothing was written") from None
         if not (quiet or as_json):
             click.echo(cost.line(), err=True)
         if cost.growth > CONFIRM_ABOVE and not yes and sys.stdin.isatty() and sys.stderr.isatty():

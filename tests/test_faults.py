@@ -135,7 +135,7 @@ def test_statement_timeout_is_one_clear_line(fresh_db: str, env: dict[str, str])
     slow = {**env, "PGOPTIONS": "-c statement_timeout=1"}
     run = run_cli(slow, "advance", "--to", "+6h", "--dsn", fresh_db, "-q")
     line = assert_user_error(run, "statement timeout")
-    assert "resume" in line or "rolled back" in line
+    assert "resume" in line or "rolled back" in line or "nothing was written" in line
     assert scalar(fresh_db, "SELECT count(*) FROM issues") == \
         scalar(fresh_db, "SELECT coalesce(sum((rows ->> 'issues')::bigint), 0) FROM growth_sim.units")
     assert run_cli(env, "advance", "--to", "+6h", "--dsn", fresh_db, "-q").returncode == 0

@@ -16,11 +16,15 @@ from growth_sim import __version__
 from growth_sim.cli import grow, observe
 from growth_sim.cli.db import db_group
 from growth_sim.cli.fixture import fixture_group
+from growth_sim.cli.options import examples
 from growth_sim.cli.profile import profile_group
 from growth_sim.errors import GrowthSimError, first_line
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=examples(
+    "growth-sim advance --to week-1 --scale 0.01",
+    "growth-sim report",
+    "growth-sim advance --help"))
 @click.version_option(__version__, prog_name="growth-sim")
 def cli() -> None:
     """Grow a real PostgreSQL database the way a busy SaaS issue tracker grows it.
@@ -45,6 +49,9 @@ def main() -> None:
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING, handlers=[warnings])
     try:
         cli.main(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `growth-sim` alone: the command list, not an error
+        click.echo(exc.format_message())
+        sys.exit(0)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -58,8 +65,8 @@ def main() -> None:
     except GrowthSimError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except psycopg.Error as exc:  # a server error no command anticipated: still one line, nothing half-written
-        click.echo(f"error: the database refused: {first_line(exc)}; the work in progress was rolled back", err=True)
+    except psycopg.Error as exc:  # a server error no command anticipated: still one line (a run says what it undid)
+        click.echo(f"error: the database refused: {first_line(exc)}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -7,7 +7,7 @@ import json
 import click
 
 from growth_sim.cli.cluster_list import format_clusters
-from growth_sim.cli.options import dsn_option
+from growth_sim.cli.options import dsn_option, examples
 from growth_sim.cli.status_line import status_line
 from growth_sim.db.cluster import Cluster
 from growth_sim.db.connect import describe, external_target, server_status
@@ -15,7 +15,7 @@ from growth_sim.db.registry import clusters
 from growth_sim.timeline.quantities import format_size
 
 
-@click.group("db")
+@click.group("db", epilog=examples("growth-sim db status", "growth-sim db start --tcp", "growth-sim db destroy --yes"))
 def db_group() -> None:
     """Manage the private PostgreSQL cluster under $GROWTH_SIM_HOME.
 
@@ -24,12 +24,9 @@ def db_group() -> None:
     """
 
 
-@db_group.command("start")
-@click.option(
-    "--tcp/--no-tcp",
-    default=None,
-    help="Also listen on 127.0.0.1 with a generated password (default: keep the current setting).",
-)
+@db_group.command("start", epilog=examples("growth-sim db start", "growth-sim db start --tcp"))
+@click.option("--tcp/--no-tcp", default=None, show_default="keep the current setting",
+              help="Also listen on 127.0.0.1 with a generated password.")
 def db_start(tcp: bool | None) -> None:
     """Create the cluster if needed and start it; it runs until `db stop`."""
     cluster = Cluster.from_env()
@@ -41,14 +38,15 @@ def db_start(tcp: bool | None) -> None:
         click.echo(f"TCP: 127.0.0.1:{status.port} (password in {cluster.password_file})")
 
 
-@db_group.command("stop")
+@db_group.command("stop", epilog=examples("growth-sim db stop"))
 def db_stop() -> None:
     """Stop the cluster (fast shutdown)."""
     Cluster.from_env().stop()
     click.echo("stopped")
 
 
-@db_group.command("status")
+@db_group.command("status", epilog=examples(
+    "growth-sim db status", "growth-sim db status --dsn postgresql://localhost/taskpilot --json"))
 @dsn_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def db_status(dsn: str | None, as_json: bool) -> None:
@@ -85,7 +83,7 @@ def db_status(dsn: str | None, as_json: bool) -> None:
     click.echo(json.dumps(info, indent=2) if as_json else "\n".join(lines))
 
 
-@db_group.command("url")
+@db_group.command("url", epilog=examples("growth-sim db url", "growth-sim db url --tcp"))
 @click.option("--tcp", is_flag=True, help="The TCP URL, password included (needs `db start --tcp`).")
 def db_url(tcp: bool) -> None:
     """Print the private cluster's connection URL (starting it if needed: it then runs until `db stop`)."""
@@ -94,7 +92,7 @@ def db_url(tcp: bool) -> None:
     click.echo(cluster.dsn(tcp=tcp))
 
 
-@db_group.command("destroy")
+@db_group.command("destroy", epilog=examples("growth-sim db destroy", "growth-sim db destroy --yes"))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def db_destroy(yes: bool) -> None:
     """Stop the cluster and delete its data for good."""

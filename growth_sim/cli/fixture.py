@@ -7,24 +7,29 @@ from pathlib import Path
 
 import click
 
-from growth_sim.cli.options import dsn_option
+from growth_sim.cli.options import dsn_option, examples, target_option
 from growth_sim.db.connect import resolve_dsn
 from growth_sim.timeline.quantities import format_size
 
 
-@click.group("fixture")
+@click.group("fixture", epilog=examples(
+    "growth-sim fixture build --to week-1 -o week1.sql.gz",
+    "growth-sim fixture load week1.sql.gz --dsn postgresql://localhost/scratch"))
 def fixture_group() -> None:
     """Deterministic fixture files: a grown database as one SQL file, loaded in seconds."""
 
 
-@fixture_group.command("build")
+@fixture_group.command("build", epilog=examples(
+    "growth-sim fixture build --to week-1 -o week1.sql.gz",
+    "growth-sim fixture build --to initial --scale 0.01 --seed 7 -o initial.sql"))
 @dsn_option
-@click.option("--profile", "profile_name", default="taskpilot", show_default=True,
-              help="Profile name (profiles/NAME.toml) or path to a profile file.")
-@click.option("--to", "target", required=True, metavar="TARGET",
-              help="How far to grow: initial, week-N, +3d, +12h or an ISO time on the simulated clock.")
-@click.option("--scale", type=float, default=0.001, show_default=True, help="Multiply every count and size.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of all generated data.")
+@click.option("--profile", "profile_name", default="taskpilot", show_default=True, metavar="NAME",
+              help="A shipped profile's name or the path of a profile .toml file.")
+@target_option("--to", "target", required=True,
+               help="How far to grow: initial, week-N, +3d, +12h or an ISO time on the simulated clock.")
+@click.option("--scale", type=float, default=0.001, show_default=True, metavar="X",
+              help="Multiply every count and size.")
+@click.option("--seed", type=int, default=1, show_default=True, metavar="N", help="Seed of all generated data.")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), metavar="FILE",
               help="The fixture file to write (gzip when it ends in .gz); FILE.manifest.json goes next to it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON only.")
@@ -55,7 +60,9 @@ def fixture_build(dsn: str | None, profile_name: str, target: str, scale: float,
     click.echo(f"sha256 {manifest['sha256']}; manifest {manifest_path(output)}")
 
 
-@fixture_group.command("load")
+@fixture_group.command("load", epilog=examples(
+    "growth-sim fixture load week1.sql.gz",
+    "growth-sim fixture load week1.sql.gz --dsn postgresql://localhost/scratch --force"))
 @dsn_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Load into a database that holds tables: drop its public and "

@@ -6,28 +6,21 @@ import json
 import sys
 
 import click
+import psycopg
 
-from growth_sim.cli.options import dsn_option, new_database_options
+from growth_sim.cli.options import dsn_option, examples, new_database_options, target_option
 from growth_sim.db.connect import resolve_dsn
-from growth_sim.errors import GrowthSimError
+from growth_sim.errors import GrowthSimError, first_line
 
 
-@click.command("plan")
-@click.option(
-    "--to",
-    "to_target",
-    required=True,
-    metavar="TARGET",
-    help="Where the plan ends: initial, week-N, +3d, +12h (after --from) or an ISO time.",
-)
-@click.option(
-    "--from",
-    "from_target",
-    default="initial",
-    show_default=True,
-    metavar="TARGET",
-    help="Where the plan starts (same forms as --to).",
-)
+@click.command("plan", epilog=examples(
+    "growth-sim plan --to week-1 --scale 0.01",
+    "growth-sim plan --from week-4 --to week-8 --by week",
+    "growth-sim plan --to initial --json"))
+@target_option("--to", "to_target", required=True,
+               help="Where the plan ends: initial, week-N, +3d, +12h (after --from) or an ISO time.")
+@target_option("--from", "from_target", default="initial", show_default=True,
+               help="Where the plan starts (same forms as --to).")
 @click.option(
     "--profile",
     "profile_name",
@@ -58,6 +51,7 @@ def plan_command(
 
     Needs no database: the plan comes from the profile alone. `--to initial` shows the initial dataset.
     """
+    from growth_sim.engine.estimate import planned
     from growth_sim.profile import load_profile
     from growth_sim.timeline.plan import build_plan, format_plan, resolve_range
     from growth_sim.timeline.quantities import parse_scale
@@ -65,18 +59,27 @@ def plan_command(
 
     profile = load_profile(profile_name)
     factor = parse_scale(scale)
-    start, stop = resolve_range(Schedule(profile, factor), from_target, to_target)
+    schedule = Schedule(profile, factor)
+    start, stop = resolve_range(schedule, from_target, to_target)
     result = build_plan(profile, factor, start, stop, by)
-    click.echo(json.dumps(result, indent=2) if as_json else format_plan(result))
+    # From --from's planned size; the initial dataset grows an empty database (as `advance` sees it).
+    cost = planned(schedule, start, stop, to_target, 0 if start == 0 else None)
+    if as_json:
+        click.echo(json.dumps({**result, "estimate": cost.as_dict()}, indent=2))
+    else:
+        click.echo(f"{format_plan(result)}\n{cost.line()}")
 
 
-@click.command("init")
+@click.command("init", epilog=examples(
+    "growth-sim init --scale 0.01",
+    "growth-sim init --scale 0.01 --force",
+    "growth-sim init --dsn postgresql://localhost/taskpilot --seed 7"))
 @dsn_option
-@click.option("--profile", "profile_name", default="taskpilot", show_default=True,
-              help="Profile name (profiles/NAME.toml) or path to a profile file.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of all generated data.")
-@click.option("--scale", type=float, default=1.0, show_default=True,
-              help="Multiply every count and size target (row widths stay realistic).")
+@click.option("--profile", "profile_name", default="taskpilot", show_default=True, metavar="NAME",
+              help="A shipped profile's name or the path of a profile .toml file.")
+@click.option("--seed", type=int, default=1, show_default=True, metavar="N", help="Seed of all generated data.")
+@click.option("--scale", type=float, default=1, show_default=True, metavar="X",
+              help="Multiply every count and size (row widths stay the same).")
 @click.option("--force", is_flag=True, help="Drop the data of a database initialised with other settings.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, force: bool, as_json: bool) -> None:
@@ -98,21 +101,26 @@ def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, fo
     click.echo(f"{target.display}: {said} (profile {profile.name}, seed {seed}, scale {scale:g})")
 
 
-@click.command("advance")
+@click.command("advance", epilog=examples(
+    "growth-sim advance --to week-1 --scale 0.01",
+    "growth-sim advance --to +3d --with-reads",
+    "growth-sim advance --to week-4 --jobs 4 --yes"))
 @dsn_option
-@click.option("--to", "target", required=True, metavar="TARGET",
-              help="Where to grow to: initial, week-N, +3d, +12h or an ISO time on the simulated clock.")
+@target_option("--to", "target", required=True,
+               help="Where to grow to: initial, week-N, +3d, +12h or an ISO time on the simulated clock.")
 @new_database_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--with-reads", "with_reads", type=int, default=None, is_flag=False, flag_value=2, metavar="[N]",
-              help="Replay the read mix on N client connections (default 2) while growing.")
+              help="Replay the read mix on N client connections (2 when N is left out) while growing.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Write the initial load's independent chunks on N connections; if another advance is running "
               "on the database, join it (from any machine) instead of refusing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before a run that plans to add more than 5 GiB "
+              "(asked only on a terminal).")
 def advance_command(dsn: str | None, target: str, profile_name: str | None, seed: int | None,
                     scale: float | None, as_json: bool, quiet: bool, with_reads: int | None,
-                    jobs: int | None) -> None:
+                    jobs: int | None, yes: bool) -> None:
     """Grow the database along the simulated calendar to TARGET, as fast as the server allows.
 
     A new database is initialised first (with --profile/--seed/--scale); an initialised one must be
@@ -121,14 +129,24 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
     from growth_sim.cli.progress import ProgressBar
     from growth_sim.cli.summary import format_summary
     from growth_sim.engine.advance import advance
-    from growth_sim.engine.install import ensure_initialised
+    from growth_sim.engine.diskspace import check_space
+    from growth_sim.engine.estimate import CONFIRM_ABOVE, estimate
+    from growth_sim.engine.install import initialised
 
     target_db = resolve_dsn(dsn)
-    ensure_initialised(target_db.dsn, profile_name, seed, scale, target)
-    from growth_sim.engine.diskspace import check_space
-
-    if warning := check_space(target_db.dsn, target):
-        click.echo(f"warning: {warning}", err=True)
+    # Whatever refuses the run here (disk, a declined confirmation) leaves the database as it was before.
+    with initialised(target_db.dsn, profile_name, seed, scale, target):
+        try:
+            if warning := check_space(target_db.dsn, target):
+                click.echo(f"warning: {warning}", err=True)
+            cost = estimate(target_db.dsn, target)
+        except psycopg.Error as exc:
+            raise GrowthSimError(f"the database refused the checks before the run: {first_line(exc)}; "
+                                 "nothing was written") from None
+        if not (quiet or as_json):
+            click.echo(cost.line(), err=True)
+        if cost.growth > CONFIRM_ABOVE and not yes and sys.stdin.isatty() and sys.stderr.isatty():
+            click.confirm("Start writing?", abort=True, err=True)
     with _reads_alongside(target_db.dsn, with_reads) as reads, ProgressBar(disabled=quiet or as_json) as bar:
         result = advance(target_db.dsn, target, bar.update, jobs=jobs)
     if as_json:
@@ -142,7 +160,10 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
             click.echo("\nreads during the run:\n" + format_result(reads.result()))
 
 
-@click.command("steady")
+@click.command("steady", epilog=examples(
+    "growth-sim steady --rate 10GiB/week --duration 1h",
+    "growth-sim steady --preset quick --speed 1440",
+    "growth-sim steady --rate 1GiB/day --until week-12"))
 @dsn_option
 @click.option("--rate", metavar="RATE", help="On-disk growth per period, decimal or binary units: 10GiB/week, "
               "1.5GB/day, 200MiB/h, 500KB/s.")
@@ -150,12 +171,12 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
               "(taskpilot: 50 ~ 1 GiB/week, 500 ~ 10 GiB/week).")
 @click.option("--preset", metavar="NAME", help="A load-guide run (virtual users and wall-clock duration): quick "
               "(10, 5m), standard (50, 1h), heavy (200, 8h), continuous (500, 168h).")
-@click.option("--speed", type=float, default=1.0, show_default=True, metavar="N",
+@click.option("--speed", type=float, default=1, show_default=True, metavar="X",
               help="Simulated seconds per wall-clock second (1440: a simulated day per minute).")
 @click.option("--duration", metavar="DURATION", help="Wall-clock time to run (60s, 8h, 7d); it covers DURATION x "
-              "speed of simulated time. Default: until --until, or until stopped.")
-@click.option("--until", metavar="TARGET", help="Simulated time to stop at: week-N, +3d, +12h or an ISO time.")
-@click.option("--status-every", type=float, default=10.0, show_default=True, metavar="SECONDS",
+              "speed of simulated time.", show_default="until --until, or until stopped")
+@target_option("--until", help="Simulated time to stop at: week-N, +3d, +12h or an ISO time.")
+@click.option("--status-every", type=float, default=10, show_default=True, metavar="SECONDS",
               help="Print a status line this often (stderr).")
 @new_database_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
@@ -193,10 +214,8 @@ def steady_command(dsn: str | None, rate: str | None, vus: int | None, preset: s
     if wall is None and until is None:
         wall = preset_seconds
 
-    def warn(line: str) -> None:
-        click.echo(line, err=True)
-
     with ProgressBar(disabled=quiet or as_json) as bar:
+        warn = bar.write
         result = steady(target_db.dsn, per_second, speed=speed, duration=wall, until=until,
                         status_every=status_every, on_message=warn, on_initial=bar.update,
                         on_status=(lambda s: None) if quiet else (lambda s: warn(format_status(s, period))))
@@ -205,7 +224,9 @@ def steady_command(dsn: str | None, rate: str | None, vus: int | None, preset: s
         sys.exit(130)
 
 
-@click.command("release")
+@click.command("release", epilog=examples(
+    "growth-sim release",
+    "growth-sim release --dsn postgresql://localhost/taskpilot --json"))
 @dsn_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def release_command(dsn: str | None, as_json: bool) -> None:

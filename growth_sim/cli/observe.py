@@ -7,16 +7,19 @@ import json
 import click
 
 from growth_sim.cli.model_choices import ScenarioChoice
-from growth_sim.cli.options import dsn_option
+from growth_sim.cli.options import dsn_option, examples
 from growth_sim.db.connect import resolve_dsn
 from growth_sim.errors import GrowthSimError
 
 
-@click.command("plot")
+@click.command("plot", epilog=examples(
+    "growth-sim plot",
+    "growth-sim plot -o docs/growth.png --dpi 120"))
 @dsn_option
 @click.option("-o", "--output", default="growth.png", show_default=True, metavar="FILE",
               help="Where to write the figure (PNG; another suffix matplotlib knows, such as .svg or .pdf, works too).")
-@click.option("--dpi", type=click.IntRange(40, 400), default=100, show_default=True, help="Resolution of the image.")
+@click.option("--dpi", type=click.IntRange(40, 400), default=100, show_default=True, metavar="N",
+              help="Resolution of the image, 40 to 400.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def plot_command(dsn: str | None, output: str, dpi: int, as_json: bool) -> None:
     """Draw a grown database's history as one figure: rows against the plan, size against the milestones,
@@ -34,7 +37,9 @@ def plot_command(dsn: str | None, output: str, dpi: int, as_json: bool) -> None:
         click.echo(f"wrote {path}: {history.describe()}")
 
 
-@click.command("report")
+@click.command("report", epilog=examples(
+    "growth-sim report",
+    "growth-sim report --dsn postgresql://localhost/taskpilot --json"))
 @dsn_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (keys in the README).")
 def report_command(dsn: str | None, as_json: bool) -> None:
@@ -46,17 +51,21 @@ def report_command(dsn: str | None, as_json: bool) -> None:
     click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
 
 
-@click.command("reads")
+@click.command("reads", epilog=examples(
+    "growth-sim reads --duration 90s",
+    "growth-sim reads --scenario power --clients 8 --queries 1000"))
 @dsn_option
 @click.option("--duration", default="10m", show_default=True, metavar="DURATION",
               help="How long to replay: 90s, 10m, 1h.")
 @click.option("--queries", type=int, default=None, metavar="N", help="Stop after N queries (before --duration).")
-@click.option("--clients", type=int, default=4, show_default=True, help="Connections replaying the interactive "
-              "scenarios (background jobs get one more, paced at their rate).")
+@click.option("--clients", type=click.IntRange(min=1), default=4, show_default=True, metavar="N",
+              help="Connections replaying the interactive scenarios (background jobs get one more, paced at their "
+              "rate).")
 @click.option("--scenario", "scenarios", multiple=True,
-              type=ScenarioChoice(),
-              help="Replay only these scenarios (repeatable). Default: all four.")
-@click.option("--seed", type=int, default=None, help="Seed of the parameter draws (default: random).")
+              type=ScenarioChoice(), show_default="all four",
+              help="Replay only these scenarios (repeatable).")
+@click.option("--seed", type=int, default=None, metavar="N", show_default="random",
+              help="Seed of the parameter draws.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def reads_command(dsn: str | None, duration: str, queries: int | None, clients: int, scenarios: tuple[str, ...],
@@ -86,7 +95,9 @@ def reads_command(dsn: str | None, duration: str, queries: int | None, clients: 
     click.echo(json.dumps(result.as_dict(), indent=2) if as_json else format_result(result))
 
 
-@click.command("findings")
+@click.command("findings", epilog=examples(
+    "growth-sim findings",
+    "growth-sim findings --json"))
 @dsn_option
 @click.option("--json", "as_json", is_flag=True, help="Print the findings with evidence and SQL as JSON.")
 def findings_command(dsn: str | None, as_json: bool) -> None:

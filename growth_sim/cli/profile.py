@@ -6,20 +6,23 @@ from pathlib import Path
 
 import click
 
-from growth_sim.cli.options import dsn_option
+from growth_sim.cli.options import dsn_option, examples
 from growth_sim.db.connect import resolve_dsn
 
 
-@click.group("profile")
+@click.group("profile", epilog=examples(
+    "growth-sim profile new --schema shop.sql -o shop.toml"))
 def profile_group() -> None:
     """Write profiles."""
 
 
-@profile_group.command("new")
+@profile_group.command("new", epilog=examples(
+    "growth-sim profile new --schema shop.sql -o shop.toml",
+    "growth-sim profile new --schema shop.sql -o shop.toml --force"))
 @dsn_option
 @click.option("--schema", "schema", type=click.Path(path_type=Path), required=True,
-              help="The application's DDL file (CREATE TABLE, TYPE, DOMAIN, INDEX ...).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              metavar="FILE", help="The application's DDL file (CREATE TABLE, TYPE, DOMAIN, INDEX ...).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, metavar="FILE",
               help="Where to write the profile (its catalog goes next to the DDL: APP.catalog.json).")
 @click.option("--force", is_flag=True, help="Replace an existing profile file.")
 def profile_new(dsn: str | None, schema: Path, output: Path, force: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
 
 from tqdm import tqdm
@@ -24,6 +25,10 @@ class ProgressBar:
                  tb: TracebackType | None) -> None:
         if self._bar is not None:
             self._bar.close()
+
+    def write(self, line: str) -> None:
+        """A line on stderr that does not run into the bar (the bar is redrawn below it)."""
+        tqdm.write(line, file=sys.stderr)
 
     def update(self, p: Progress) -> None:
         if self.disabled:

@@ -7,6 +7,9 @@ from typing import Any
 from growth_sim.engine.steady import Status, SteadyResult
 from growth_sim.timeline.quantities import format_rate, format_size
 
+WIDTH = 120
+"""Status lines fit a terminal this wide."""
+
 
 def _rows(rows: dict[str, int], limit: int | None = None) -> str:
     ranked = sorted(rows.items(), key=lambda kv: -kv[1])[:limit]
@@ -20,14 +23,32 @@ def _span(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.2f} h"
 
 
+def _short_rate(per_second: float, period: str) -> str:
+    return format_rate(per_second, period).split(" (")[0]
+
+
+def _rates(s: Status, period: str) -> str:
+    """The asked rate, then in one unit what the daily curve plans for the window run so far and what was achieved
+    (the curve is quiet at night and busy by day: over a week it averages the asked rate)."""
+    larger = _short_rate(max(s.planned_rate, s.achieved_rate), period)
+    value, unit = larger.split(" ", 1)
+    top = max(s.planned_rate, s.achieved_rate)
+    curve, achieved = (float(value) * rate / top if top else 0.0 for rate in (s.planned_rate, s.achieved_rate))
+    off = f" ({(s.growth / s.planned_growth - 1) * 100:+.0f} %)" if s.planned_growth > 0 else ""
+    return f"asked {_short_rate(s.rate, period)} | daily curve {curve:.1f}, achieved {achieved:.1f} {unit}{off}"
+
+
 def format_status(s: Status, period: str) -> str:
-    """One line: simulated time, achieved vs target rate, how far behind, the busiest streams."""
+    """One line of at most WIDTH columns: simulated time, how far behind, the rates (asked, the curve's for this
+    window, achieved), then the growth and as many of the busiest streams as fit."""
     behind = f", {_span(s.behind)} behind" if s.behind >= 60 else ""
-    return (f"{s.clock:%Y-%m-%d %H:%M:%S} sim (+{_span(s.sim_seconds)} in {s.wall_seconds:.0f} s{behind}) | "
-            f"grew {format_size(s.growth)} of {format_size(s.planned_growth)} planned | "
-            f"achieved {format_rate(s.achieved_rate, period).split(' (')[0]}, "
-            f"target {format_rate(s.planned_rate, period).split(' (')[0]} by the daily curve | "
-            f"{_rows(s.rows, 4)}")
+    line = f"{s.clock:%m-%d %H:%M:%S} sim (+{_span(s.sim_seconds)}{behind}) | {_rates(s, period)}"
+    for extra in (f"+{format_size(s.growth)}", *(_rows(s.rows, n) for n in range(len(s.rows), 0, -1))):
+        if len(f"{line} | {extra}") <= WIDTH:
+            line = f"{line} | {extra}"
+            if extra[0] != "+":
+                break
+    return line
 
 
 def format_summary(result: SteadyResult, period: str) -> str:
@@ -36,9 +57,9 @@ def format_summary(result: SteadyResult, period: str) -> str:
     lines = [
         f"simulated clock: {result.start} -> {result.end} ({_span(s.sim_seconds)} in {s.wall_seconds:.1f} s"
         f" at speed {result.speed:g}); {s.units} units",
-        f"rate: {format_rate(result.rate, period)}",
-        f"growth: {format_size(s.growth)} measured (pg_database_size), {format_size(s.planned_growth)} planned"
-        f" ({off:+.1f} %); database size {format_size(result.db_size)}",
+        f"rate: {_rates(s, period)} (the daily curve averages the asked rate over a week)",
+        f"growth: {format_size(s.growth)} measured (pg_database_size), {format_size(s.planned_growth)} planned for "
+        f"this window by the daily curve ({off:+.1f} %); database size {format_size(result.db_size)}",
         f"rows: {_rows(s.rows)}",
     ]
     if result.stopped_by:

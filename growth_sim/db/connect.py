@@ -89,9 +89,10 @@ def describe(dsn: str) -> str:
     return "the PG* environment (" + ", ".join(shown) + ")" if shown else "libpq defaults"
 
 
-def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None) -> psycopg.Connection:
-    """Connect (to `dbname` instead of the DSN's database if given); failures raise DatabaseError."""
-    kwargs: dict[str, object] = {"autocommit": autocommit}
+def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None, **params: str) -> psycopg.Connection:
+    """Connect (to `dbname` instead of the DSN's database if given, with the libpq `params` growth-sim adds, such as
+    ``options``, which messages leave out: they show the DSN the user gave); failures raise DatabaseError."""
+    kwargs: dict[str, object] = {"autocommit": autocommit, **params}
     if dbname is not None:
         kwargs["dbname"] = dbname
     try:
@@ -99,7 +100,8 @@ def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None) ->
             kwargs["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         return psycopg.connect(dsn, **kwargs)  # type: ignore[arg-type]
     except psycopg.ProgrammingError as exc:
-        raise DatabaseError(f"invalid connection string {describe(dsn)}: {_scrub(str(exc), dsn)}") from None
+        raise DatabaseError(f"invalid connection string {describe(dsn)}: {_scrub(str(exc), dsn)}"
+                            f"{_bare_name_hint(dsn)}") from None
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot connect to {describe(dsn)}: {_reason(exc, dsn)}") from None
 
@@ -129,6 +131,14 @@ def ensure_database(dsn: str) -> bool:
     except Exception as exc:
         reason = _reason(exc, dsn)
         raise DatabaseError(f"cannot create database {name!r} on {describe(dsn)}: {reason}") from None
+
+
+def drop_database(dsn: str) -> None:
+    """Drop the DSN's database (through the ``postgres`` maintenance database); used to undo `ensure_database`."""
+    params = _effective_params(dsn)
+    name = params.get("dbname") or params.get("user")
+    with connect(dsn, dbname=_MAINTENANCE_DB, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def server_status(dsn: str) -> dict[str, Any]:
@@ -176,6 +186,13 @@ def _password_of(dsn: str) -> str | None:
         return conninfo_to_dict(dsn).get("password")  # type: ignore[return-value]
     except psycopg.Error:
         return None
+
+
+def _bare_name_hint(dsn: str) -> str:
+    """For a DSN that is a bare word (``growth_sim``): how to name a database."""
+    if dsn.strip() and "=" not in dsn and "://" not in dsn and not any(c.isspace() for c in dsn.strip()):
+        return f"; to name a database write dbname={dsn.strip()} or a URL such as postgresql:///{dsn.strip()}"
+    return ""
 
 
 def _effective_params(dsn: str) -> dict[str, str]:

@@ -145,6 +145,21 @@ def work_since(conn: psycopg.Connection, since: datetime) -> tuple[int, int]:
     return units, int(rows)
 
 
+def throughput(conn: psycopg.Connection) -> tuple[int, float]:
+    """(rows, seconds) of every unit recorded with its time: how fast this database has been written so far."""
+    rows, seconds = conn.execute(
+        "SELECT coalesce(sum(r.n), 0), coalesce(sum(u.seconds), 0) FROM growth_sim.units u, LATERAL"
+        " (SELECT sum(v::bigint) AS n FROM jsonb_each_text(u.rows) AS e(k, v)) r WHERE u.seconds > 0").fetchone()
+    return int(rows), float(seconds)
+
+
+def initial_rows(conn: psycopg.Connection) -> int:
+    """Rows the initial load has written so far (all of them once the clock is set)."""
+    return int(conn.execute(
+        "SELECT coalesce(sum(v::bigint), 0) FROM growth_sim.units u, jsonb_each_text(u.rows) AS e(k, v)"
+        " WHERE u.unit LIKE 'initial/%%'").fetchone()[0])
+
+
 def record_measurement(conn: psycopg.Connection, hour: int, db_size: int, planned: int,
                        tables: dict[str, dict[str, Any]]) -> None:
     conn.execute(
@@ -166,15 +181,14 @@ def try_lock(conn: psycopg.Connection) -> bool:
     return conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,)).fetchone()[0]
 
 
-def acquire_lock(conn: psycopg.Connection) -> None:
-    """Hold the database's writer lock for this session, or refuse clearly."""
+def acquire_lock(conn: psycopg.Connection, also: str = "") -> None:
+    """Hold the database's writer lock for this session, or refuse clearly (`also`: another way out to offer)."""
     if try_lock(conn):
         return
     holder = lock_holder(conn)
     who = f" (server pid {holder[0]}, {holder[1] or 'unnamed'}, since {holder[2]:%Y-%m-%d %H:%M:%S})" \
         if holder else ""
-    raise DatabaseError(f"another growth-sim run is writing to this database{who}; wait for it or stop it, "
-                        "or join it with --jobs N")
+    raise DatabaseError(f"another growth-sim run is writing to this database{who}; wait for it or stop it{also}")
 
 
 def lock_holder(conn: psycopg.Connection) -> tuple | None:

@@ -50,8 +50,10 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
     try:
         start = run.session.row.clock_hour
         if "steady" in run.session.row.state:
-            raise GrowthSimError("this database has grown at a steady rate past the milestone schedule; "
-                                 "`advance` cannot rejoin it: keep growing it with `growth-sim steady`")
+            raise GrowthSimError("this database has grown at a steady rate, off the milestone schedule, and "
+                                 "`advance` cannot rejoin it: keep growing it with `growth-sim steady`, or grow "
+                                 "another database by milestones (`growth-sim init --force` starts this one over; a "
+                                 "fixture or a copy of the database made before `steady` keeps both ways open)")
         target_hour = run.session.schedule.resolve_target(target, start or 0)
         since = run.session.conn.execute("SELECT clock_timestamp()").fetchone()[0]
         started = time.monotonic()
@@ -86,7 +88,7 @@ def release(dsn: str) -> list[str]:
 
 def _grow(run: Run, target_hour: int, report: Callable[[Progress], None], jobs: int) -> None:
     """Take the writer lock and run every unit still to do up to `target_hour` (initial chunks on `jobs`)."""
-    run.hold()
+    run.hold(", or join it with `growth-sim advance --jobs N`")
     if run.session.row.clock_hour is None:
         run.initial.load(report, jobs)
         run.checks.check(0, target_hour)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -9,7 +11,7 @@ from psycopg import sql
 
 from growth_sim import __version__
 from growth_sim.db import ledger
-from growth_sim.db.connect import connect, describe, ensure_database
+from growth_sim.db.connect import connect, describe, drop_database, ensure_database
 from growth_sim.engine.controller import initial_room
 from growth_sim.errors import DatabaseError
 from growth_sim.models import model_for
@@ -30,25 +32,29 @@ class InitResult:
 
 
 def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bool = False,
-               sizing: str = "closed") -> InitResult:
+               sizing: str | None = None) -> InitResult:
     """Make the database ready to grow; a no-op when it already holds the same settings.
 
     Refuses a database initialised with other settings (unless `force`) and one that holds tables growth-sim
-    did not create. `sizing` ``open`` makes the data independent of the server (see `controller`).
+    did not create. `sizing` ``open`` makes the data independent of the server (see `controller`); None keeps
+    an initialised database's own (``closed`` for a new one).
     """
     created_db = ensure_database(dsn)
     wanted = ledger.Run(profile=profile_reference(profile), profile_hash=profile.content_hash, model=profile.model,
-                        seed=seed, scale=scale, version=__version__, state={"sizing": sizing})
+                        seed=seed, scale=scale, version=__version__, state={"sizing": sizing or "closed"})
     with connect(dsn) as conn:
         if ledger.exists(conn):
             current = ledger.load(conn)
+            if sizing is None:
+                wanted.state["sizing"] = current.state.get("sizing", "closed")
             differences = _differences(current, wanted)
             if not differences:
                 return InitResult("unchanged", created_db)
             if not force:
                 raise DatabaseError(
                     f"{describe(dsn)} is already initialised with other settings ({'; '.join(differences)}); "
-                    "use the same settings, another database, or --force to drop its data and start over")
+                    f"give its settings (or none), another database, or drop its data and start over with "
+                    f"`{_init_command(profile, seed, scale)}`")
             ledger.acquire_lock(conn)
             drop_everything(conn)
             action = "replaced"
@@ -81,21 +87,40 @@ def ensure_initialised(dsn: str, profile_name: str | None, seed: int | None, sca
     """Initialise a new database; an initialised one keeps its settings (those given must match them).
 
     Settings not given default to the database's own, or for a new one to taskpilot, seed 1 and scale 1; a
-    `target` the new database's schedule cannot reach is refused before anything is created.
+    `target` the new database's schedule cannot reach is refused, leaving nothing behind.
     """
+    with initialised(dsn, profile_name, seed, scale, target):
+        pass
+
+
+@contextmanager
+def initialised(dsn: str, profile_name: str | None, seed: int | None, scale: float | None,
+                target: str | None = None) -> Iterator[None]:
+    """`ensure_initialised` for a command that may still refuse after it: when the body raises (a disk check, a
+    declined confirmation, Ctrl-C), what this call created is removed again and the database is as it was."""
     check_seed_scale(seed, scale)
-    if ensure_database(dsn):
+    created_db = ensure_database(dsn)
+    created_schema = False
+    try:
         existing = None
-    else:
-        with connect(dsn) as conn:
-            existing = ledger.load(conn) if ledger.exists(conn) else None
-    if existing is not None and profile_name is None and seed is None and scale is None:
-        return
-    profile = load_profile(profile_name or (existing.profile if existing else "taskpilot"))
-    scale = scale if scale is not None else (existing.scale if existing else 1.0)
-    if existing is None and target is not None:
-        Schedule(profile, scale).resolve_target(target, 0)  # a bad target creates nothing
-    initialise(dsn, profile, seed if seed is not None else (existing.seed if existing else 1), scale)
+        if not created_db:
+            with connect(dsn) as conn:
+                existing = ledger.load(conn) if ledger.exists(conn) else None
+        if existing is None or (profile_name, seed, scale) != (None, None, None):
+            profile = load_profile(profile_name or (existing.profile if existing else "taskpilot"))
+            scale = scale if scale is not None else (existing.scale if existing else 1.0)
+            if existing is None and target is not None:
+                Schedule(profile, scale).resolve_target(target, 0)
+            seed = seed if seed is not None else (existing.seed if existing else 1)
+            created_schema = initialise(dsn, profile, seed, scale).action == "created"
+        yield
+    except BaseException:
+        if created_db:
+            drop_database(dsn)
+        elif created_schema:
+            with connect(dsn) as conn:
+                drop_everything(conn)
+        raise
 
 
 def recorded_profile(dsn: str) -> Profile:
@@ -111,6 +136,18 @@ def profile_reference(profile: Profile) -> str:
     return str(profile.path.resolve())
 
 
+def _init_command(profile: Profile, seed: int, scale: float) -> str:
+    """The `growth-sim init` command that re-initialises a database with these settings."""
+    words = ["growth-sim init"]
+    if profile_reference(profile) != "taskpilot":
+        words.append(f"--profile {profile_reference(profile)}")
+    if seed != 1:
+        words.append(f"--seed {seed}")
+    if scale != 1:
+        words.append(f"--scale {scale:g}")
+    return " ".join([*words, "--force"])
+
+
 def _differences(current: ledger.Run, wanted: ledger.Run) -> list[str]:
     out = []
     for name in ("profile", "profile_hash", "seed", "scale"):
@@ -120,7 +157,8 @@ def _differences(current: ledger.Run, wanted: ledger.Run) -> list[str]:
             out.append(f"{label}: has {str(a)[:12]}, asked {str(b)[:12]}")
     has, asked = current.state.get("sizing", "closed"), wanted.state.get("sizing", "closed")
     if has != asked:
-        out.append(f"sizing: has {has}, asked {asked}")
+        said = {"open": "loaded from a fixture", "closed": "grown here"}
+        out.append(f"data: {said.get(has, has)}, asked {said.get(asked, asked)}")
     return out
 
 

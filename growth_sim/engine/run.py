@@ -37,9 +37,10 @@ class Run:
         self.initial = InitialLoad(self.session)
         self.hours = Hours(self.session, self.checks)
 
-    def hold(self) -> None:
-        """Take the database's writer lock and hold autovacuum off the tables whose VACUUM is emulated."""
-        ledger.acquire_lock(self.session.conn)
+    def hold(self, also: str = "") -> None:
+        """Take the database's writer lock and hold autovacuum off the tables whose VACUUM is emulated (`also`: a
+        way out the refusal offers besides waiting)."""
+        ledger.acquire_lock(self.session.conn, also)
         self.checks.autovacuum(False)
 
     def close(self) -> None:

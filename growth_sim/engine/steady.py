@@ -225,7 +225,10 @@ class SteadyRun:
                 run.initial.load(self.on_initial)
                 run.checks.check(0, NO_TARGET)
                 run.session.reload()
+            first = "steady" not in run.session.row.state
             clock, plan = self._timeline(run, -(-end // 3600) if end else 0)
+            if first:
+                self._warn_off_schedule(run)
             size_now = measure.database_size(run.session.conn)
             plan.rebase(clock / 3600, size_now)
             self.sim0, self.wall0, self.size0, self.clock = clock, time.monotonic(), size_now, clock
@@ -245,6 +248,16 @@ class SteadyRun:
                                 self.rate, status, self.size_now, self.signals.received)
         finally:
             run.close()
+
+    def _warn_off_schedule(self, run: Run) -> None:
+        """Before a database's first steady unit: `advance` will refuse it afterwards, with milestones still ahead."""
+        profile, hour = run.session.profile, run.session.row.clock_hour or 0
+        ahead = [m.label for m in profile.milestones if m.hour > hour]
+        if ahead:
+            self.on_message(
+                f"warning: from its first unit `steady` takes this database off the milestone schedule "
+                f"({', '.join(ahead)} ahead): `advance` will refuse it afterwards; to keep a database that can still "
+                "advance, stop now (Ctrl-C writes nothing) and save a fixture (`growth-sim fixture build`) or a copy")
 
     def _unit(self, run: Run) -> Run:
         """Wait for the next unit's end on the paced clock, then write it (and check bloat at whole hours)."""

@@ -9,6 +9,7 @@ tables needing VACUUM, redundant indexes, foreign keys without an index, index b
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from growth_sim.observe import measure, statements
 from growth_sim.observe.report import iso
 from growth_sim.profile import load_profile
 
+WIDTH = 120  # the column the text output wraps at (some findings list dozens of indexes or keys)
 INDEX_BLOAT_ABOVE = 30.0  # estimated from pgstatindex leaf density against the b-tree fillfactor (90)
 INDEX_BLOAT_MIN_LEAF_PAGES = 8  # smaller indexes are all slack and no finding
 INDEX_BLOAT_MAX_BYTES = 1 << 30  # pgstatindex reads the whole index: bigger ones are left out (and named)
@@ -266,7 +268,8 @@ def format_findings(result: dict[str, Any]) -> str:
     lines = []
     for f in result["findings"]:
         lines.append(f"[{'PRESENT' if f['present'] else 'absent '}] {f['title']}  ({f['source']})")
-        lines += [f"    {line}" for line in _summary(f, summaries)]
+        lines += [wrapped for line in _summary(f, summaries) for wrapped in
+                  textwrap.wrap(line, WIDTH, initial_indent="    ", subsequent_indent="      ", break_on_hyphens=False)]
     lines.append(f"\n{result['present']} of {len(result['findings'])} findings present;"
                  " `growth-sim findings --json` gives the evidence and the SQL to check each one")
     lines += [f"note: {n}" for n in result["notes"]]

@@ -159,11 +159,12 @@ def format_report(report: dict[str, Any]) -> str:
         clock = (f"hour {run['clock_hour']} (week {run['week']:.2f}, {run['simulated_time'][:16]})"
                  if run["clock_hour"] is not None else "not started")
         lines.append(f"profile {run['profile']}, seed {run['seed']}, scale {run['scale']:g}; simulated clock: {clock}")
+        lines.append("times: the simulated clock for the clock and milestones, the server's wall clock for vacuums")
     planned = f" (plan {format_size(db['planned_size_bytes'])}, {db['size_off_percent']:+.1f} %)" \
         if db["planned_size_bytes"] else ""
     lines += [f"database size: {format_size(db['size_bytes'])}{planned}", ""]
     lines.append(f"{'table':<24}{'rows':>11}{'planned':>11}{'heap':>11}{'indexes':>11}{'toast':>11}{'bloat':>8}"
-                 f"{'dead':>9}  last vacuum")
+                 f"{'dead':>9}  vacuumed (wall clock)")
     for name, t in sorted(report["tables"].items(), key=lambda kv: -kv[1]["total_bytes"]):
         planned_rows = f"{t['planned_rows']:,}" if t["planned_rows"] is not None else "-"
         bloat = f"{t['bloat_percent']:.1f}%" if t["bloat_percent"] is not None else "-"
@@ -180,13 +181,13 @@ def format_report(report: dict[str, Any]) -> str:
         mark = "  unused" if i["unused"] else ""
         lines.append(f"{name:<36}{i['table']:<24}{format_size(i['size_bytes']):>11}{i['scans']:>12,}{mark}")
     if report["statements"] is not None:
-        lines += ["", "top statements by total execution time (pg_stat_statements)",
+        lines += ["", "top statements by total execution time (pg_stat_statements; growth-sim's own left out)",
                   f"{'calls':>9}{'total ms':>12}{'mean ms':>10}  query"]
         for s in report["statements"]:
             text = " ".join(s["query"].split())
             lines.append(f"{s['calls']:>9,}{s['total_ms']:>12,.1f}{s['mean_ms']:>10.2f}  {text[:90]}")
     if report["milestones"]:
-        lines += ["", "milestones", f"{'milestone':<10}{'hour':>6}{'db size':>12}{'plan':>12}  bloat"]
+        lines += ["", "milestones (simulated clock)", f"{'milestone':<10}{'hour':>6}{'db size':>12}{'plan':>12}  bloat"]
         for m in report["milestones"]:
             size = format_size(m["db_size_bytes"]) if m["db_size_bytes"] is not None else "-"
             bloat = ", ".join(f"{t} {v:.1f}%" for t, v in sorted(m["bloat_percent"].items()))

@@ -12,18 +12,22 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from growth_sim.db.connect import connect
 from growth_sim.errors import DatabaseError
 
 _QUIET = "-c pg_stat_statements.track=none -c pg_stat_statements.track_utility=off"
+OWN_STATEMENTS = (r"growth_sim\.|\m(CREATE|DROP) DATABASE\M"
+                  r"|\mpg_(database|relation|total_relation|table|indexes)_size\(|\mpgstat(tuple|tuple_approx|index)\(|\mpg_(try_)?advisory_(xact_)?(un)?lock\(|\mset_config\("
+                  r"|\mpg_stat_|\mpg_settings\M|autovacuum_enabled|^\s*(SET|RESET|SHOW|BEGIN|COMMIT|ROLLBACK)\M")
+"""What growth-sim itself runs rather than the application it grows: its ledger (schema growth_sim), scratch
+databases, size and bloat measurements, locks, settings (a case-insensitive PostgreSQL regular expression)."""
 
 
 def observer(dsn: str) -> psycopg.Connection:
     """An autocommit connection whose statements pg_stat_statements does not count (when allowed)."""
     try:
-        return connect(make_conninfo(dsn, options=_QUIET), autocommit=True)
+        return connect(dsn, autocommit=True, options=_QUIET)
     except DatabaseError as exc:
         if "permission denied" not in str(exc):
             raise
@@ -51,11 +55,12 @@ def _toplevel(conn: psycopg.Connection) -> sql.SQL:
 
 
 def top(conn: psycopg.Connection, limit: int = 10) -> list[dict[str, Any]]:
-    """The statements of this database that took the most execution time."""
+    """The statements of this database that took the most execution time, growth-sim's own left out."""
     rows = conn.execute(sql.SQL(
         "SELECT queryid, query, calls, total_exec_time, mean_exec_time, rows, shared_blks_hit, shared_blks_read"
         " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        "{} ORDER BY total_exec_time DESC LIMIT %s").format(_toplevel(conn)), (limit,)).fetchall()
+        " AND query !~* %s{} ORDER BY total_exec_time DESC LIMIT %s").format(_toplevel(conn)),
+        (OWN_STATEMENTS, limit)).fetchall()
     return [{"queryid": q, "query": text, "calls": calls, "total_ms": round(total, 3), "mean_ms": round(mean, 3),
              "rows": n, "shared_blks_hit": hit, "shared_blks_read": read}
             for q, text, calls, total, mean, n, hit, read in rows]

@@ -138,7 +138,8 @@ class Profile:
 
 
 def hour_of_label(label: str) -> int | None:
-    """The simulated hour of a milestone label (``initial`` = 0, ``week-N`` = N * 168), or None."""
+    """The simulated hour of a milestone label (``initial`` = 0, ``week-N`` = N * 168, any case), or None."""
+    label = label.strip().lower()
     if label == "initial":
         return 0
     match = _WEEK_RE.match(label)

@@ -61,8 +61,10 @@ def _board_summary(e: dict[str, Any]) -> list[str]:
     s = e["statement"]
     calls = f"{s['calls']:,} calls, mean {s['mean_ms']} ms" if s.get("available") and s["calls"] else \
         ("not run yet" if s.get("available") else "pg_stat_statements unavailable")
-    return [f"composite index: {', '.join(e['composite_indexes']) or 'none'}; plan sorts by "
-            f"{e['plan_sort_keys'] or '-'}; status filtered after the scan: {e['status_filtered_after_scan']}",
+    sorts = ", ".join(key for keys in e["plan_sort_keys"] for key in keys)
+    return [f"composite index: {', '.join(e['composite_indexes']) or 'none'}; "
+            f"{f'the plan sorts by {sorts}' if sorts else 'no sort in the plan'}; status filtered after the scan: "
+            f"{'yes' if e['status_filtered_after_scan'] else 'no'}",
             f"board query: {calls}"]
 
 

@@ -1,0 +1,124 @@
+"""Where a grown database's bytes are, by source, and its growth since week 0 against the profile's budget.
+
+Sources: each table's live rows (heap less dead tuples and free space, page and tuple overhead included), dead
+tuples and free space (pgstattuple), the size knob's TOAST (its payloads), the other tables' TOAST, indexes,
+the free space and visibility map forks, growth-sim's ledger and the system catalog. What no relation of
+``pg_class`` holds (the relation map and version files, relations being created or dropped) is ``unattributed``:
+the sources add up to ``pg_database_size`` exactly.
+
+Budget keys: a table's name counts that table's rows, TOAST and indexes (the knob's: its payloads);
+``update_bloat`` counts dead tuples and free space; ``rows`` counts the rows, TOAST and indexes of every table
+no other key names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from growth_sim.profile import HOURS_PER_WEEK, Profile
+from growth_sim.timeline.budget import budget_check
+from growth_sim.timeline.quantities import format_size
+
+LEDGER_SCHEMA = "growth_sim"
+BLOAT_KEY, ROWS_KEY = "update_bloat", "rows"
+ENGINE_OFF = 0.15  # the engine is blamed when the sized tables are this far from what their widths make
+PARTS = ("rows", "dead", "free", "toast", "indexes", "maps")
+
+_RELATIONS_SQL = """
+WITH app AS (SELECT unnest(ARRAY[t.oid, t.reltoastrelid]) AS oid FROM pg_class t
+             WHERE t.relnamespace = 'public'::regnamespace AND t.relkind = 'r'
+             UNION ALL
+             SELECT i.indexrelid FROM pg_index i JOIN pg_class t ON i.indrelid IN (t.oid, t.reltoastrelid)
+             WHERE t.relnamespace = 'public'::regnamespace AND t.relkind = 'r')
+SELECT coalesce(sum(pg_relation_size(c.oid, f.fork)) FILTER (WHERE n.nspname = %(ledger)s), 0)::bigint,
+       coalesce(sum(pg_relation_size(c.oid, f.fork)) FILTER (WHERE n.nspname <> %(ledger)s
+                                                           AND c.oid NOT IN (SELECT oid FROM app)), 0)::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN unnest(ARRAY['main', 'fsm', 'vm', 'init']) AS f(fork)
+WHERE NOT c.relisshared AND c.relkind IN ('r', 'i', 't', 'm', 'S')"""
+
+
+def composition(conn: psycopg.Connection, sizes: dict[str, dict[str, Any]], knob: str | None,
+                db_size: int) -> dict[str, Any]:
+    """The bytes of the database by source now, from `measure.table_sizes`' readings of every table:
+    ``tables`` (each one's parts), ``by_source`` (the parts summed, the knob's TOAST as ``payloads``, and the
+    ledger, the catalog and the unattributed rest) and ``total`` (the database size)."""
+    tables = _tables(sizes)
+    ledger, catalog = conn.execute(_RELATIONS_SQL, {"ledger": LEDGER_SCHEMA}).fetchone()
+    by_source = {**_by_source(tables, knob), "ledger": ledger, "catalog": catalog}
+    by_source["unattributed"] = db_size - sum(by_source.values())
+    return {"tables": tables, "by_source": by_source, "total": db_size}
+
+
+def growth(now: dict[str, Any], baseline: dict[str, Any], knob: str | None, hour: int) -> dict[str, Any]:
+    """What each source gained from a ledger measurement (`baseline`: its ``hour``, ``tables`` and ``db_size``)
+    to `hour`, now. The measurement read dead tuples and free space only on the tables whose bloat is steered
+    (the others' are taken as nothing then) and did not part the catalog, the ledger and the rest: their growth
+    is ``other``."""
+    then = _tables(baseline["tables"])
+    tables = {t: {p: parts[p] - then.get(t, dict.fromkeys(PARTS, 0))[p] for p in PARTS}
+              for t, parts in now["tables"].items()}
+    by_source = _by_source(tables, knob)
+    by_source["other"] = now["total"] - baseline["db_size"] - sum(by_source.values())
+    return {"since_hour": baseline["hour"], "stop_hour": hour, "tables": tables, "by_source": by_source,
+            "total": now["total"] - baseline["db_size"]}
+
+
+def _tables(sizes: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    out = {}
+    for table, s in sorted(sizes.items()):
+        dead = round(s["table_len"] * s["dead_percent"] / 100) if "table_len" in s else 0
+        free = round(s["table_len"] * s["free_percent"] / 100) if "table_len" in s else 0
+        out[table] = {"rows": s["heap"] - dead - free, "dead": dead, "free": free, "toast": s["toast"],
+                      "indexes": s["indexes"], "maps": s["total"] - s["heap"] - s["indexes"] - s["toast"]}
+    return out
+
+
+def _by_source(tables: dict[str, dict[str, int]], knob: str | None) -> dict[str, int]:
+    out = {p: sum(t[p] for t in tables.values()) for p in PARTS}
+    out["payloads"] = tables[knob]["toast"] if knob in tables else 0
+    out["toast"] -= out["payloads"]
+    return out
+
+
+def _data(parts: dict[str, int]) -> int:
+    """A table's rows, TOAST and indexes: its bytes less bloat and maps."""
+    return parts["rows"] + parts["toast"] + parts["indexes"]
+
+
+def against_budget(profile: Profile, scale: float, gained: dict[str, Any], knob: str) -> dict[str, Any]:
+    """Each budget line (scaled to the weeks since the baseline and to the scale) next to what its sources
+    gained, and the note saying whether a gap comes from the growth table or from the engine."""
+    hour, tables = gained["stop_hour"], gained["tables"]
+    weeks = (hour - gained["since_hour"]) / HOURS_PER_WEEK
+    named = set(profile.budget) & set(tables)
+    lines = []
+    for key, weekly in profile.budget.items():
+        if key == BLOAT_KEY:
+            achieved: int | None = gained["by_source"]["dead"] + gained["by_source"]["free"]
+        elif key == ROWS_KEY:
+            achieved = sum(_data(tables[t]) for t in set(tables) - named)
+        else:
+            achieved = _data(tables[key]) if key in tables else None
+        lines.append({"key": key, "budget_bytes": round(weekly * scale * weeks), "achieved_bytes": achieved,
+                      "achieved_percent": round(100 * achieved / gained["total"], 1)
+                      if achieved is not None and gained["total"] > 0 else None})
+    return {"weeks": round(weeks, 2), "lines": lines,
+            "note": _note(budget_check(profile, scale, gained["since_hour"], hour), gained, knob)}
+
+
+def _note(check: dict[str, Any] | None, gained: dict[str, Any], knob: str) -> str:
+    if check is None:
+        return "nothing to compare: no growth yet, or no budget for the size knob"
+    made = sum(_data(gained["tables"][t]) for t in check["rows"] if t in gained["tables"])
+    expected = sum(check["rows"].values())
+    bloat = gained["by_source"]["dead"] + gained["by_source"]["free"]
+    sized = (f"the tables the profile sizes gained {format_size(made)} of rows, TOAST and indexes (their widths "
+             f"make {format_size(expected)}), dead and free space {format_size(bloat)} (the bands allow about "
+             f"{format_size(sum(check['bloat_at_most'].values()))}), {knob} payloads "
+             f"{format_size(gained['by_source']['payloads'])}")
+    if expected and abs(made / expected - 1) > ENGINE_OFF:
+        return f"the gap comes from the engine: {sized}; the widths are not met"
+    return f"the gap comes from the growth table, not the engine: {sized}; {check['line']}"

@@ -2,7 +2,8 @@
 
 Sources: each table's live rows (heap less dead tuples and free space, page and tuple overhead included), dead
 tuples and free space (pgstattuple), the size knob's TOAST (its payloads), the other tables' TOAST, indexes,
-the free space and visibility map forks, growth-sim's ledger and the system catalog. What no relation of
+the free space and visibility map forks, growth-sim's ledger (its tables with their TOAST and indexes) and the
+catalog (every other relation of the database: the system catalog, and sequences). What no relation of
 ``pg_class`` holds (the relation map and version files, relations being created or dropped) is ``unattributed``:
 the sources add up to ``pg_database_size`` exactly.
 
@@ -27,17 +28,13 @@ ENGINE_OFF = 0.15  # the engine is blamed when the sized tables are this far fro
 PARTS = ("rows", "dead", "free", "toast", "indexes", "maps")
 
 _RELATIONS_SQL = """
-WITH app AS (SELECT unnest(ARRAY[t.oid, t.reltoastrelid]) AS oid FROM pg_class t
-             WHERE t.relnamespace = 'public'::regnamespace AND t.relkind = 'r'
-             UNION ALL
-             SELECT i.indexrelid FROM pg_index i JOIN pg_class t ON i.indrelid IN (t.oid, t.reltoastrelid)
-             WHERE t.relnamespace = 'public'::regnamespace AND t.relkind = 'r')
-SELECT coalesce(sum(pg_relation_size(c.oid, f.fork)) FILTER (WHERE n.nspname = %(ledger)s), 0)::bigint,
-       coalesce(sum(pg_relation_size(c.oid, f.fork)) FILTER (WHERE n.nspname <> %(ledger)s
-                                                           AND c.oid NOT IN (SELECT oid FROM app)), 0)::bigint
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN unnest(ARRAY['main', 'fsm', 'vm', 'init']) AS f(fork)
-WHERE NOT c.relisshared AND c.relkind IN ('r', 'i', 't', 'm', 'S')"""
+SELECT (SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM pg_class
+        WHERE relnamespace = %(ledger)s::regnamespace AND relkind IN ('r', 'm', 'S'))::bigint,
+       (SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM pg_class
+        WHERE relnamespace = 'public'::regnamespace AND relkind = 'r')::bigint,
+       (SELECT sum(pg_relation_size(c.oid, f.fork)) FROM pg_class c
+        CROSS JOIN unnest(ARRAY['main', 'fsm', 'vm', 'init']) AS f(fork)
+        WHERE NOT c.relisshared AND c.relkind IN ('r', 'i', 't', 'm', 'S'))::bigint"""
 
 
 def composition(conn: psycopg.Connection, sizes: dict[str, dict[str, Any]], knob: str | None,
@@ -46,8 +43,8 @@ def composition(conn: psycopg.Connection, sizes: dict[str, dict[str, Any]], knob
     ``tables`` (each one's parts), ``by_source`` (the parts summed, the knob's TOAST as ``payloads``, and the
     ledger, the catalog and the unattributed rest) and ``total`` (the database size)."""
     tables = _tables(sizes)
-    ledger, catalog = conn.execute(_RELATIONS_SQL, {"ledger": LEDGER_SCHEMA}).fetchone()
-    by_source = {**_by_source(tables, knob), "ledger": ledger, "catalog": catalog}
+    ledger, app, every = conn.execute(_RELATIONS_SQL, {"ledger": LEDGER_SCHEMA}).fetchone()
+    by_source = {**_by_source(tables, knob), "ledger": ledger, "catalog": every - app - ledger}
     by_source["unattributed"] = db_size - sum(by_source.values())
     return {"tables": tables, "by_source": by_source, "total": db_size}
 

@@ -129,8 +129,8 @@ def _sources(conn: psycopg.Connection, run: ledger.Run | None, schedule: Schedul
     first = ledger.measurements(conn)[:1] if run else []
     gained = sources.growth(now, first[0], knob, hour) if first and hour is not None and hour > first[0]["hour"] \
         else None
-    budget = sources.against_budget(schedule.profile, schedule.scale, gained, knob) \
-        if gained and knob and schedule and schedule.profile.budget else None
+    budget = sources.against_budget(schedule.profile, schedule.scale, gained, knob, run.state.get("room", 1.0)) \
+        if run and gained and knob and schedule and schedule.profile.budget else None
     return {"knob": knob, "now": now, "growth": gained, "budget": budget}
 
 

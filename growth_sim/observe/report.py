@@ -237,6 +237,8 @@ def _sources_lines(src: dict[str, Any]) -> list[str]:
             had = format_size(now["by_source"][key]) if key in now["by_source"] else "-"
             got = format_size(gained["by_source"][key]) if gained and key in gained["by_source"] else "-"
             lines.append(f"{key:<24}{had:>11}{got:>11}")
+        if key == "rows":
+            lines += _rows_by_table(now, gained)
     lines.append(f"{'database':<24}{format_size(now['total']):>11}"
                  f"{format_size(gained['total']) if gained else '-':>11}")
     if src["budget"]:
@@ -249,3 +251,10 @@ def _sources_lines(src: dict[str, Any]) -> list[str]:
             lines.append(f"{line['key']:<24}{format_size(line['budget_bytes']):>11}{achieved:>11}{share:>8}")
         lines.append(f"note: {b['note']}")
     return lines
+
+
+def _rows_by_table(now: dict[str, Any], gained: dict[str, Any] | None, shown: int = 6) -> list[str]:
+    """The rows of the tables holding the most, indented under the total."""
+    top = sorted(now["tables"], key=lambda t: -now["tables"][t]["rows"])[:shown]
+    return [f"  {t:<22}{format_size(now['tables'][t]['rows']):>11}"
+            f"{format_size(gained['tables'][t]['rows']) if gained else '-':>11}" for t in top]

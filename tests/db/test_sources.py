@@ -8,7 +8,7 @@ import json
 import pytest
 from support import query, scalar
 
-from growth_sim.observe.report import gather
+from growth_sim.observe.report import format_report, gather
 from growth_sim.observe.sources import ENGINE_OFF
 from growth_sim.profile import load_profile
 from growth_sim.timeline.budget import budget_check
@@ -40,8 +40,10 @@ def test_sources_add_up_to_the_database_size(grown_week1: str) -> None:
 
 
 def test_growth_since_week_0_against_the_budget(grown_week1: str) -> None:
-    sources = gather(grown_week1)["sources"]
+    report = gather(grown_week1)
+    sources, text = report["sources"], format_report(report)
     gained = sources["growth"]
+    assert "growth over 1 weeks against the profile's [budget]" in text and f"note: {sources['budget']['note']}" in text
     first = scalar(grown_week1, "SELECT db_size FROM growth_sim.measurements ORDER BY hour LIMIT 1")
     assert gained["since_hour"] == 0 and gained["total"] == sources["now"]["total"] - first
     assert sum(gained["by_source"].values()) == gained["total"]

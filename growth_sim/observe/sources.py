@@ -28,8 +28,9 @@ ENGINE_OFF = 0.15  # the engine is blamed when the sized tables are this far fro
 PARTS = ("rows", "dead", "free", "toast", "indexes", "maps")
 
 _RELATIONS_SQL = """
-SELECT (SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM pg_class
-        WHERE relnamespace = %(ledger)s::regnamespace AND relkind IN ('r', 'm', 'S'))::bigint,
+SELECT (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = %(ledger)s AND c.relkind IN ('r', 'm', 'S'))::bigint,
        (SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM pg_class
         WHERE relnamespace = 'public'::regnamespace AND relkind = 'r')::bigint,
        (SELECT sum(pg_relation_size(c.oid, f.fork)) FROM pg_class c

@@ -75,11 +75,14 @@ def counts(dsn: str, tables: Iterable[str]) -> dict[str, int]:
 
 @contextmanager
 def module_database(cluster: Cluster, prefix: str) -> Iterator[str]:
-    """A database of its own for a module-scoped fixture, dropped afterwards; yields its DSN."""
+    """A database of its own for a module-scoped fixture, dropped afterwards; yields its DSN.
+
+    The drop connects anew: tests that restart the server in between end every connection open before."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(cluster.dsn("postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield cluster.dsn(name)
-        finally:
+    try:
+        yield cluster.dsn(name)
+    finally:
+        with psycopg.connect(cluster.dsn("postgres"), autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

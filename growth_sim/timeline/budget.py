@@ -32,7 +32,8 @@ def budget_check(profile: Profile, scale: float, start_hour: int, stop_hour: int
         return None
     weeks = (stop_hour - start_hour) / HOURS_PER_WEEK
     rows = {table: (schedule.rows(table, stop_hour) - schedule.rows(table, start_hour)) * width.bytes_per_row
-            for table, width in sorted(profile.widths.items()) if width.bytes_per_row and table != knob}
+            for table, width in sorted(profile.widths.items())
+            if width.bytes_per_row and table != knob and table in schedule.streams}
     bloat = {table: round(rows[table] * band.high / (100 - band.high))
              for table, band in sorted(profile.bloat.items()) if table in rows}
     knob_needed = planned - sum(rows.values()) - sum(bloat.values())

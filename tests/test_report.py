@@ -16,7 +16,7 @@ from growth_sim.engine.install import initialise
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 
-TOP_KEYS = {"database", "run", "tables", "indexes", "statements", "milestones", "notes"}
+TOP_KEYS = {"database", "run", "tables", "indexes", "statements", "milestones", "sources", "notes"}
 
 
 def index_scans(dsn: str) -> dict[str, int]:
@@ -100,6 +100,9 @@ def test_report_degrades_without_pg_stat_statements_and_pgstattuple(dsn_factory:
         notes = " ".join(report["notes"])
         assert "pg_stat_statements is not available" in notes and "pgstattuple is not installed" in notes
         assert "not initialised by growth-sim" in notes
+        sources = report["sources"]
+        assert (sources["knob"], sources["growth"], sources["budget"]) == (None, None, None)
+        assert sum(sources["now"]["by_source"].values()) == report["database"]["size_bytes"]
         assert scalar(dsn, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'") == 0
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:

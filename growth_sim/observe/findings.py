@@ -19,7 +19,7 @@ import psycopg
 from growth_sim.db import ledger
 from growth_sim.models import model_module, names
 from growth_sim.models.api import Check, Finding, Probe, TableBloat, finding
-from growth_sim.observe import measure, statements
+from growth_sim.observe import estimate, measure, statements
 from growth_sim.observe.report import iso
 from growth_sim.profile import load_profile
 
@@ -99,19 +99,24 @@ def _table_bloat(spec: TableBloat) -> Check:
         if not probe.has_table(table):
             return finding(id_, title, spec.source, False, {"reason": f"no {table} table"}, "")
         b = measure.bloat(probe.conn, table)
-        evidence = {**b, "threshold_percent": spec.percent}
+        guess = estimate.estimates(probe.conn, [table])[table]
+        evidence = {**b, "threshold_percent": spec.percent, "estimate": guess,
+                    "checkup_miss": estimate.checkup_miss(guess, spec.percent, b["bloat_percent"])}
         function = "pgstattuple_approx" if b["method"] == "pgstattuple_approx" else "pgstattuple"
         free = "approx_free_percent" if function == "pgstattuple_approx" else "free_percent"
         return finding(id_, title, spec.source, b["bloat_percent"] > spec.percent, evidence, f"""
 SELECT table_len, dead_tuple_percent, {free}, dead_tuple_percent + {free} AS bloat_percent
-FROM {function}('{table}');""")
+FROM {function}('{table}');
+-- the statistics-based estimate checkups use (heap, TOAST, and summed as they sum them):
+{estimate.literal_sql(table)}""")
 
     return Check(id_, run, _bloat_summary)
 
 
 def _bloat_summary(e: dict[str, Any]) -> list[str]:
     return [f"bloat {e['bloat_percent']:.1f} % (dead {e['dead_percent']:.1f} %, free {e['free_percent']:.1f} %)"
-            f" by {e['method']}; threshold {e['threshold_percent']:.0f} %"]
+            f" by {e['method']}; threshold {e['threshold_percent']:.0f} %", estimate.describe(e["estimate"])
+            ] + ([f"checkups will miss it: {e['checkup_miss']}"] if e["checkup_miss"] else [])
 
 
 # -- every database: tables needing VACUUM and the README's alerts -----------------------------------------

@@ -13,7 +13,9 @@ from psycopg import sql
 
 from growth_sim.db import ledger
 from growth_sim.db.connect import describe
-from growth_sim.observe import measure, statements
+from growth_sim.models import model_module
+from growth_sim.models.api import TableBloat
+from growth_sim.observe import estimate, measure, sources, statements
 from growth_sim.profile import load_profile
 from growth_sim.timeline.quantities import format_size
 from growth_sim.timeline.schedule import Schedule
@@ -38,6 +40,11 @@ def gather(dsn: str) -> dict[str, Any]:
         pgss_note = statements.availability(conn)
         bloat_note = _pgstattuple_note(conn)
         notes += [n for n in (pgss_note, bloat_note) if n]
+        names = _table_names(conn)
+        sizes = measure.table_sizes(conn, names, names if bloat_note is None else ())
+        thresholds = {c.table: c.percent for c in model_module(run.model).expected_findings()
+                      if isinstance(c, TableBloat)} if run else {}
+        tables = _tables(conn, sizes, schedule, hour, thresholds)
         return {
             "database": {
                 "target": describe(dsn),
@@ -48,10 +55,11 @@ def gather(dsn: str) -> dict[str, Any]:
                 "size_off_percent": round((size / planned - 1) * 100, 2) if planned else None,
             },
             "run": _run(run, schedule),
-            "tables": _tables(conn, schedule, hour, with_bloat=bloat_note is None),
+            "tables": tables,
             "indexes": _indexes(conn),
             "statements": None if pgss_note else statements.top(conn, TOP_STATEMENTS),
             "milestones": _milestones(conn, schedule, hour) if schedule else [],
+            "sources": _sources(conn, run, schedule, hour, sizes, size),
             "notes": notes,
         }
 
@@ -72,16 +80,21 @@ def _pgstattuple_note(conn: psycopg.Connection) -> str | None:
     return "pgstattuple is not installed (CREATE EXTENSION pgstattuple): no bloat measurements"
 
 
-def _tables(conn: psycopg.Connection, schedule: Schedule | None, hour: int | None, *,
-            with_bloat: bool) -> dict[str, dict[str, Any]]:
+def _table_names(conn: psycopg.Connection) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r'"
+        " ORDER BY c.relname", (APP_SCHEMA,)).fetchall()]
+
+
+def _tables(conn: psycopg.Connection, sizes: dict[str, dict[str, Any]], schedule: Schedule | None,
+            hour: int | None, thresholds: dict[str, float]) -> dict[str, dict[str, Any]]:
     rows = conn.execute(
         """SELECT c.relname, c.relpages, c.reltuples, s.n_live_tup, s.n_dead_tup, s.last_vacuum, s.last_autovacuum,
                   s.last_analyze, s.last_autoanalyze, s.vacuum_count, s.autovacuum_count
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
            WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY c.relname""", (APP_SCHEMA,)).fetchall()
-    names = [r[0] for r in rows]
-    sizes = measure.table_sizes(conn, names, names if with_bloat else ())
+    estimates = estimate.estimates(conn, [r[0] for r in rows])
     out: dict[str, dict[str, Any]] = {}
     for (name, pages, reltuples, live, dead, vac, autovac, analyze, autoanalyze, vacs, autovacs) in rows:
         exact = pages <= measure.APPROX_ABOVE_PAGES
@@ -97,12 +110,28 @@ def _tables(conn: psycopg.Connection, schedule: Schedule | None, hour: int | Non
             "last_analyze": iso(analyze), "last_autoanalyze": iso(autoanalyze),
             "vacuum_count": vacs, "autovacuum_count": autovacs,
         }
-        if with_bloat:
+        if "bloat_percent" in sizes[name]:
             b = sizes[name]
             entry.update(bloat_percent=b["bloat_percent"], dead_tuple_percent=b["dead_percent"],
                          free_percent=b["free_percent"], bloat_method=b["method"])
+        entry["bloat_estimate"] = estimates[name]
+        entry["checkup_miss"] = estimate.checkup_miss(estimates[name], thresholds[name], entry["bloat_percent"]) \
+            if name in thresholds else None
         out[name] = entry
     return out
+
+
+def _sources(conn: psycopg.Connection, run: ledger.Run | None, schedule: Schedule | None, hour: int | None,
+             sizes: dict[str, dict[str, Any]], db_size: int) -> dict[str, Any]:
+    """Where the bytes are now, what each source gained since week 0, and that against the profile's budget."""
+    knob = model_module(run.model).build(schedule, run.seed).size_knob if run and schedule else None
+    now = sources.composition(conn, sizes, knob, db_size)
+    first = ledger.measurements(conn)[:1] if run else []
+    gained = sources.growth(now, first[0], knob, hour) if first and hour is not None and hour > first[0]["hour"] \
+        else None
+    budget = sources.against_budget(schedule.profile, schedule.scale, gained, knob, run.state.get("room", 1.0)) \
+        if run and gained and knob and schedule and schedule.profile.budget else None
+    return {"knob": knob, "now": now, "growth": gained, "budget": budget}
 
 
 def _count(conn: psycopg.Connection, table: str) -> int:
@@ -193,6 +222,40 @@ def format_report(report: dict[str, Any]) -> str:
             bloat = ", ".join(f"{t} {v:.1f}%" for t, v in sorted(m["bloat_percent"].items()))
             lines.append(f"{m['label']:<10}{m['hour']:>6}{size:>12}{format_size(m['planned_size_bytes']):>12}"
                          f"  {bloat}")
+    lines += _sources_lines(report["sources"])
     if report["notes"]:
         lines += [""] + [f"note: {n}" for n in report["notes"]]
     return "\n".join(lines)
+
+
+def _sources_lines(src: dict[str, Any]) -> list[str]:
+    """Bytes by source now and since week 0, the budget lines next to what their sources gained, the note."""
+    now, gained = src["now"], src["growth"]
+    lines = ["", f"bytes by source ({src['knob'] or 'no'} size knob's TOAST as payloads)",
+             f"{'source':<24}{'now':>11}{'gained':>11}"]
+    for key in (*now["by_source"], "other"):
+        if key in now["by_source"] or (gained and key in gained["by_source"]):
+            had = format_size(now["by_source"][key]) if key in now["by_source"] else "-"
+            got = format_size(gained["by_source"][key]) if gained and key in gained["by_source"] else "-"
+            lines.append(f"{key:<24}{had:>11}{got:>11}")
+        if key == "rows":
+            lines += _rows_by_table(now, gained)
+    lines.append(f"{'database':<24}{format_size(now['total']):>11}"
+                 f"{format_size(gained['total']) if gained else '-':>11}")
+    if src["budget"]:
+        b = src["budget"]
+        lines += ["", f"growth over {b['weeks']:g} weeks against the profile's [budget]",
+                  f"{'budget line':<24}{'budget':>11}{'achieved':>11}{'share':>8}"]
+        for line in b["lines"]:
+            achieved = format_size(line["achieved_bytes"]) if line["achieved_bytes"] is not None else "-"
+            share = f"{line['achieved_percent']:.0f}%" if line["achieved_percent"] is not None else "-"
+            lines.append(f"{line['key']:<24}{format_size(line['budget_bytes']):>11}{achieved:>11}{share:>8}")
+        lines.append(f"note: {b['note']}")
+    return lines
+
+
+def _rows_by_table(now: dict[str, Any], gained: dict[str, Any] | None, shown: int = 6) -> list[str]:
+    """The rows of the tables holding the most, indented under the total."""
+    top = sorted(now["tables"], key=lambda t: -now["tables"][t]["rows"])[:shown]
+    return [f"  {t:<22}{format_size(now['tables'][t]['rows']):>11}"
+            f"{format_size(gained['tables'][t]['rows']) if gained else '-':>11}" for t in top]

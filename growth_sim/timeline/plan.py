@@ -13,6 +13,7 @@ import numpy as np
 
 from growth_sim.errors import GrowthSimError
 from growth_sim.profile import HOURS_PER_WEEK, Profile
+from growth_sim.timeline.budget import budget_check
 from growth_sim.timeline.quantities import format_size
 from growth_sim.timeline.schedule import Schedule
 
@@ -81,6 +82,7 @@ def build_plan(
         "totals": {s: int(c[-1] - c[0]) for s, c in cumulative.items()},
         "rows": {table: schedule.rows(table, stop_hour) for table in tables},
         "size": int(sizes[-1]),
+        "budget": budget_check(profile, scale, start_hour, stop_hour),
         "milestones": [
             {
                 "label": m.label,
@@ -126,6 +128,8 @@ def format_plan(plan: dict[str, Any]) -> str:
         counts = "  ".join(f"{table} {m['rows'][table]:,}" for table in plan["milestone_tables"])
         stamp = datetime.fromisoformat(m["time"])
         lines.append(f"  {m['label']:<9} {stamp:%Y-%m-%d %H:%M}  size {format_size(m['size']):>10}  {counts}")
+    if plan["budget"] is not None:
+        lines += ["", plan["budget"]["line"]]
     lines.append("")
     lines.append("Counts are rows inserted, or operations applied, in each period; `rows at` are what the "
                  "tables hold (inserts minus deletes).")

@@ -16,18 +16,18 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from board_query import BOARD_INDEX, BOARD_LIKE, board_sql
 from support import module_database, query, scalar
 
 from growth_sim.db.cluster import Cluster, preload_libraries
 from growth_sim.engine.advance import advance
 from growth_sim.engine.install import initialise
-from growth_sim.models.taskpilot.queries import BOARD_SQL
+from growth_sim.observe import qualstats
 from growth_sim.observe.reads import Runner
 from growth_sim.profile import load_profile
 
 SCALE = 0.003
 HOT = ("issues", "notifications")  # the tables whose bloat the run steers and leaves needing VACUUM
-BOARD_INDEX = "CREATE INDEX ON issues ({}) WHERE archived_at IS NULL"
 
 
 def _major(cluster: Cluster) -> str:
@@ -91,64 +91,28 @@ def test_check_postgres_finds_every_table_analysed(pg_cluster: Cluster, grown: s
     assert analysed == tables, sorted(tables - analysed)
 
 
-def _board_quals(dsn: str) -> list[tuple[str, str, int]]:
-    """(column, eval type, rows filtered) of the board query's AND-ed predicates on issues as pg_qualstats
-    recorded them, for the group of predicates (qualid) that discarded the most rows."""
-    return query(dsn, """
-        WITH board AS (SELECT queryid FROM pg_stat_statements WHERE query = %s AND dbid =
-                           (SELECT oid FROM pg_database WHERE datname = current_database())),
-             quals AS (SELECT q.qualid, a.attname::text AS col, q.eval_type::text AS eval, sum(q.nbfiltered) AS filtered
-                       FROM pg_qualstats q JOIN pg_attribute a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum
-                       WHERE q.lrelid = 'issues'::regclass AND q.queryid IN (SELECT queryid FROM board)
-                         AND q.qualid IS NOT NULL
-                       GROUP BY 1, 2, 3),
-             worst AS (SELECT qualid FROM quals GROUP BY 1 ORDER BY sum(filtered) DESC LIMIT 1)
-        SELECT col, eval, filtered::int FROM quals WHERE qualid = (SELECT qualid FROM worst)
-        ORDER BY eval DESC, col""", (_normalised(dsn),))
-
-
-def _normalised(dsn: str) -> str:
-    """The board query's text as pg_stat_statements stores it (the first text seen for its queryid)."""
-    return scalar(dsn, "SELECT query FROM pg_stat_statements WHERE query LIKE %s ORDER BY calls DESC LIMIT 1",
-                  ("%ORDER BY i.sort_order%LIMIT $%",))
-
-
-def _board_plan(conn: psycopg.Connection) -> str:
-    project, status = conn.execute(
-        "SELECT project_id, status FROM issues WHERE archived_at IS NULL AND status = 'todo'"
-        " GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()
-    literal = (BOARD_SQL.replace("%(project)s", f"'{project}'").replace("%(status)s", f"'{status}'")
-               .replace("%(limit)s", "50"))
-    return "\n".join(r[0] for r in conn.execute("EXPLAIN " + literal))
-
-
 def test_pg_qualstats_and_hypopg_find_the_board_index(pg_cluster: Cluster, grown: str) -> None:
     if "pg_qualstats" not in preload_libraries(pg_cluster.bin_dir):
         pytest.skip(_apt(f"postgresql-{_major(pg_cluster)}-pg-qualstats"))
     if not scalar(grown, "SELECT count(*) FROM pg_available_extensions WHERE name = 'hypopg'"):
         pytest.skip(_apt(f"postgresql-{_major(pg_cluster)}-hypopg"))
-    advised = [r[0] for r in query(grown, "SELECT json_array_elements_text("
-                                          "pg_qualstats_index_advisor(min_filter => 10)->'indexes')")]
-    # The advisor indexes the predicates evaluated as filters: the board query's status, filtered after the scan
-    # of an index on project_id.
-    assert "CREATE INDEX ON public.issues USING btree (status)" in advised, advised
-    quals = _board_quals(grown)
-    assert [(col, ev) for col, ev, _ in quals] == [("project_id", "i"), ("status", "f")], quals
-    assert quals[1][2] > 0
-    # The index the quals ask for: the index condition's column, then the filter's; the board's ORDER BY and
-    # archived_at IS NULL complete it (the load guide's missing composite index).
-    columns = [col for col, _, _ in quals] + ["sort_order"]
     with psycopg.connect(grown, autocommit=True) as conn:
+        advised = qualstats.advised_indexes(conn, min_filter=10)
+        # The advisor indexes the predicates evaluated as filters: the board query's status, filtered after the
+        # scan of an index on project_id.
+        assert "CREATE INDEX ON public.issues USING btree (status)" in advised, advised
+        quals = qualstats.statement_quals(conn, BOARD_LIKE, "issues")
+        assert [(q.column, q.eval_type) for q in quals] == [("project_id", "i"), ("status", "f")], quals
+        assert quals[1].filtered > 0
+        # The index the quals ask for: the index condition's column, then the filter's; the board's ORDER BY and
+        # archived_at IS NULL complete it (the load guide's missing composite index).
+        columns = ", ".join([q.column for q in quals] + ["sort_order"])
         conn.execute("CREATE EXTENSION IF NOT EXISTS hypopg")
-        before = _board_plan(conn)
-        assert "Sort Key: i.sort_order" in before, before
-        name = conn.execute("SELECT indexname FROM hypopg_create_index(%s)",
-                            (BOARD_INDEX.format(", ".join(columns)),)).fetchone()[0]
-        try:
-            after = _board_plan(conn)
-        finally:
-            conn.execute("SELECT hypopg_reset()")
-    assert name == "<{}>btree_issues_project_id_status_sort_order".format(name[1:name.index(">")])
+        board = board_sql(conn)
+        before = qualstats.plan_text(conn, board)
+        name, after = qualstats.hypothetical_plan(conn, BOARD_INDEX.format(name="", columns=columns), board)
+    assert "Sort Key: i.sort_order" in before, before
+    assert name.endswith(">btree_issues_project_id_status_sort_order"), name
     assert f'Index Scan using "{name}" on issues' in after, after
     assert "Sort" not in after, after
 

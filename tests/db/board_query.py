@@ -7,7 +7,7 @@ import psycopg
 from growth_sim.models.taskpilot.queries import BOARD_SQL
 
 # The board query's text in pg_stat_statements (constants normalised to $n).
-BOARD_LIKE = "%ORDER BY i.sort_order%LIMIT $%"
+BOARD_LIKE = "SELECT i.id, i.number, i.title, i.status, i.priority, u.name AS assignee,%ORDER BY i.sort_order%LIMIT $%"
 BOARD_INDEX = "CREATE INDEX {name}ON issues ({columns}) WHERE archived_at IS NULL"
 
 

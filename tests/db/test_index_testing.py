@@ -36,7 +36,8 @@ def _board_stats(conn: psycopg.Connection) -> tuple[int, float]:
 
 def test_index_proposed_from_the_read_mix_removes_the_boards_sort(growth_db, pg_cluster: Cluster) -> None:
     if "pg_qualstats" not in preload_libraries(pg_cluster.bin_dir):
-        pytest.skip("not installed: apt-get install -y postgresql-NN-pg-qualstats (NN: the server's major version)")
+        major = pg_cluster.status().version.split(".")[0]
+        pytest.skip(f"not installed: apt-get install -y postgresql-{major}-pg-qualstats")
     db = growth_db(profile="taskpilot", to="week-2", scale=0.001, seed=7)
     with db.connect(autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_qualstats")

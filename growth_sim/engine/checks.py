@@ -49,9 +49,11 @@ class Checks:
                 conn.execute(sql.SQL("ALTER TABLE {} " + action).format(sql.Identifier(table)))
 
     def check(self, hour: int, target: int, db_size: int | None = None, *, lazy: bool = False) -> int:
-        """Measure sizes and bloat, emulate VACUUM, record the measurement; returns the database size.
+        """Measure sizes and bloat, emulate VACUUM and ANALYZE, record the measurement (and the analyses in the run
+        row's state, in the same transaction); returns the database size.
 
-        `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed. `lazy`
+        `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed (the size
+        leaves out the statistics ANALYZE writes). `lazy`
         (simulated hours of the schedule) reads a table's bloat only when it may have passed its set point
         since the last reading (`_bloat_due`), or at the target: the same VACUUMs, at less cost.
         """
@@ -79,7 +81,6 @@ class Checks:
                 self._analysed[table] = [hour, self._planned_rows(table, hour)]
             if due:
                 ledger.save_state(conn, self.session.state())
-                db_size = None
             if db_size is None:
                 db_size = measure.database_size(conn)
             ledger.record_measurement(conn, hour, db_size, self.session.schedule.size_at(hour), sizes)

@@ -19,7 +19,8 @@ import pytest
 from board_query import BOARD_INDEX, BOARD_LIKE, board_sql
 from support import module_database, query, scalar
 
-from growth_sim.db.cluster import Cluster, preload_libraries
+from growth_sim.db.binaries import preload_libraries
+from growth_sim.db.cluster import Cluster
 from growth_sim.engine.advance import advance
 from growth_sim.engine.install import initialise
 from growth_sim.observe import qualstats

@@ -9,7 +9,8 @@ import psycopg
 import pytest
 from board_query import BOARD_INDEX, BOARD_LIKE, board_sql
 
-from growth_sim.db.cluster import Cluster, preload_libraries
+from growth_sim.db.binaries import preload_libraries
+from growth_sim.db.cluster import Cluster
 from growth_sim.fixtures.templates import Templates
 from growth_sim.observe import qualstats
 from growth_sim.observe.reads import Runner

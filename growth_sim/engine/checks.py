@@ -52,8 +52,8 @@ class Checks:
         """Measure sizes and bloat, emulate VACUUM and ANALYZE, record the measurement (and the analyses in the run
         row's state, in the same transaction); returns the database size.
 
-        `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed (the size
-        leaves out the statistics ANALYZE writes). `lazy`
+        `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed or
+        analysed. `lazy`
         (simulated hours of the schedule) reads a table's bloat only when it may have passed its set point
         since the last reading (`_bloat_due`), or at the target: the same VACUUMs, at less cost.
         """
@@ -81,6 +81,7 @@ class Checks:
                 self._analysed[table] = [hour, self._planned_rows(table, hour)]
             if due:
                 ledger.save_state(conn, self.session.state())
+                db_size = None
             if db_size is None:
                 db_size = measure.database_size(conn)
             ledger.record_measurement(conn, hour, db_size, self.session.schedule.size_at(hour), sizes)

@@ -23,14 +23,7 @@ _BLOAT_STATS = sql.SQL("""CASE WHEN c.relname <> ALL(%(bloated)s) THEN NULL
 
 
 def database_size(conn: psycopg.Connection) -> int:
-    """`pg_database_size` without the planner's statistics (pg_statistic and pg_statistic_ext_data with their
-    TOAST and indexes): the size the closed loop steers and the plan is compared with. ANALYZE reads a random
-    sample of a large table, so the statistics' bytes differ from run to run; steered on them, the size knob's
-    payloads (and so the data) would too."""
-    return conn.execute(
-        """SELECT pg_database_size(current_database()) - (
-               SELECT coalesce(sum(pg_total_relation_size(oid)), 0)::bigint FROM pg_class
-               WHERE oid IN ('pg_statistic'::regclass, 'pg_statistic_ext_data'::regclass))""").fetchone()[0]
+    return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
 
 
 def settled_size(conn: psycopg.Connection) -> int:

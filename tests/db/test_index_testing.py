@@ -3,6 +3,7 @@ the proposed index built in the copy, and the board query's plan and pg_stat_sta
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import psycopg
@@ -39,7 +40,7 @@ def test_index_proposed_from_the_read_mix_removes_the_boards_sort(growth_db, pg_
     if "pg_qualstats" not in preload_libraries(pg_cluster.bin_dir):
         major = pg_cluster.status().version.split(".")[0]
         pytest.skip(f"not installed: apt-get install -y postgresql-{major}-pg-qualstats")
-    db = growth_db(profile="taskpilot", to="week-2", scale=0.001, seed=7)
+    db = growth_db(profile="taskpilot", to="week-2", scale=0.001, seed=8)  # not the plugin sample's template
     with db.connect(autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_qualstats")
         conn.execute(f"ALTER DATABASE {db.name} SET pg_qualstats.sample_rate = 1")
@@ -53,13 +54,14 @@ def test_index_proposed_from_the_read_mix_removes_the_boards_sort(growth_db, pg_
                    for i in qualstats.advised_indexes(conn, min_filter=10)), "no advice on issues"
         board = board_sql(conn)
         before = qualstats.plan_text(conn, board)
-        assert "Sort Key: i.sort_order" in before, before
+        # The load guide's slow board query: its rows sorted, or filtered on status after an index scan.
+        assert "Sort Key: i.sort_order" in before or re.search(r"Filter: .*status = 'todo'", before), before
 
         columns = ", ".join([q.column for q in quals] + ["sort_order"])
         conn.execute(BOARD_INDEX.format(name="idx_issues_board ", columns=columns))
         after = qualstats.plan_text(conn, board)
         assert "Index Scan using idx_issues_board on issues" in after, after
-        assert "Sort" not in after, after
+        assert "Sort" not in after and "Filter" not in after.split("users")[0], after
 
         Runner(db.dsn, clients=2, seed=3).run(queries=READS)
         calls_after, total_after = _board_stats(conn)

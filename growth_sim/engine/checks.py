@@ -77,7 +77,7 @@ class Checks:
         with conn.transaction():
             for table in due:
                 conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
-                sizes[table]["analysed"] = True
+                sizes.setdefault(table, {})["analysed"] = True
                 self._analysed[table] = [hour, self._planned_rows(table, hour)]
             if due:
                 ledger.save_state(conn, self.session.state())
@@ -131,15 +131,15 @@ class Checks:
         else the server's settings."""
         if self._triggers is None:
             rows = self.session.conn.execute(
-                """SELECT c.relname,
+                """SELECT t.name,
                           coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)
                                     WHERE option_name = 'autovacuum_analyze_threshold'),
                                    current_setting('autovacuum_analyze_threshold'))::int,
                           coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)
                                     WHERE option_name = 'autovacuum_analyze_scale_factor'),
                                    current_setting('autovacuum_analyze_scale_factor'))::float8
-                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%s)""",
+                   FROM unnest(%s::text[]) AS t(name)
+                   LEFT JOIN pg_class c ON c.oid = to_regclass(quote_ident(t.name))""",
                 (sorted(self.session.model.tables),)).fetchall()
             self._triggers = {name: (threshold, factor) for name, threshold, factor in rows}
         return self._triggers[table]

@@ -90,7 +90,7 @@ def test_settings(pg_cluster: Cluster):
         )
     assert settings == {
         "listen_addresses": "",
-        "shared_preload_libraries": "pg_stat_statements",
+        "shared_preload_libraries": ", ".join(binaries.preload_libraries(pg_cluster.bin_dir)),
         "pg_stat_statements.track": "all",
         "track_io_timing": "on",
         "max_wal_size": "4096",  # MB

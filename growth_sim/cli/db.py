@@ -67,6 +67,7 @@ def db_status(dsn: str | None, as_json: bool) -> None:
             f"data directory:  {status.data_dir}",
             f"socket:          {status.socket_dir}" + (f" port {status.port}" if status.port else ""),
             f"size:            {format_size(status.size_bytes) if status.size_bytes is not None else '-'}",
+            f"preloaded:       {', '.join(status.preloaded) or '-'}",
         ]
         if status.tcp:
             lines.append(f"TCP:             127.0.0.1:{status.port}")

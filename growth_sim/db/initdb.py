@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from growth_sim.db.binaries import preload_libraries
 from growth_sim.db.homes import write_private
 from growth_sim.db.serverlog import last_line
 from growth_sim.db.serveruser import run_server_tool, server_user_ids
@@ -32,7 +33,7 @@ def create_files(state: ClusterState, bin_dir: Path, *, dbname: str, fast: bool,
         proc = run_server_tool([*args, "--locale=C"], cwd=state.data_dir)
     if proc.returncode != 0:
         raise ClusterError(f"initdb failed in {state.data_dir}: {last_line(proc.stderr or proc.stdout)}")
-    write_conf(state)
+    write_conf(state, bin_dir)
     with open(state.data_dir / "postgresql.conf", "a") as fh:
         fh.write(f"\n# growth-sim's own settings\ninclude_if_exists = '{CONF_FILE}'\n")
     # Create the default database in single-user mode: no client library or connection needed.
@@ -45,15 +46,16 @@ def create_files(state: ClusterState, bin_dir: Path, *, dbname: str, fast: bool,
         raise ClusterError(f"could not create database {dbname}: {last_line(proc.stderr or proc.stdout)}")
 
 
-def write_conf(state: ClusterState) -> None:
-    """growth-sim's settings (``growth_sim.conf`` in the data directory), written before every start."""
+def write_conf(state: ClusterState, bin_dir: Path) -> None:
+    """growth-sim's settings (``growth_sim.conf`` in the data directory) for the server in `bin_dir`, written
+    before every start."""
     lines = [
         "# Written by growth-sim on every start; override with ALTER SYSTEM (postgresql.auto.conf).",
         f"listen_addresses = '{'127.0.0.1' if state.tcp else ''}'",
         f"port = {state.port}",
         f"unix_socket_directories = {_conf_quote(str(state.socket_dir))}",
         "unix_socket_permissions = 0700",
-        "shared_preload_libraries = 'pg_stat_statements'",
+        f"shared_preload_libraries = '{', '.join(preload_libraries(bin_dir))}'",
         "pg_stat_statements.track = all",
         "track_io_timing = on",
         "shared_buffers = 128MB",

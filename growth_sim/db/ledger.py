@@ -137,6 +137,11 @@ def record_unit(conn: psycopg.Connection, unit: str, hour: int | None, rows: dic
     conn.execute(sql.SQL("UPDATE growth_sim.run SET {}").format(sql.SQL(", ").join(map(sql.SQL, sets))), params)
 
 
+def save_state(conn: psycopg.Connection, state: dict[str, Any]) -> None:
+    """Replace the run row's state (a check's decisions between units, inside the check's transaction)."""
+    conn.execute("UPDATE growth_sim.run SET state = %s, updated_at = now()", (Jsonb(state),))
+
+
 def work_since(conn: psycopg.Connection, since: datetime) -> tuple[int, int]:
     """(units, rows) committed since `since` (server time): what one command did, however often it reconnected."""
     units, rows = conn.execute(

@@ -40,6 +40,8 @@ class ClusterStatus:
     tcp: bool
     stops_when_unused: bool
     """The server was started by a command, and stops when no command or client uses it any more."""
+    preloaded: tuple[str, ...] = ()
+    """The shared_preload_libraries the cluster starts with (pg_qualstats when installed)."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -52,6 +54,7 @@ class ClusterStatus:
             "tcp": self.tcp,
             "home": str(self.home),
             "stops_when_unused": self.stops_when_unused,
+            "preloaded": list(self.preloaded),
         }
 
 

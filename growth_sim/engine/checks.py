@@ -1,8 +1,16 @@
-"""A run's checks: sizes and bloat measured on the server, VACUUM emulated in simulated time.
+"""A run's checks: sizes and bloat measured on the server, VACUUM and ANALYZE emulated in simulated time.
 
 Every `vacuum.check_every_hours` (and at the target) the tables' sizes are measured, the hot tables' bloat with
 pgstattuple, and a table past its set point is vacuumed; each check is a row of the ledger's measurements. Real
 autovacuum, which runs on wall-clock time, is held off on the tables whose VACUUM is emulated.
+
+ANALYZE follows autoanalyze's trigger in simulated time on every table the model writes (the held ones, and the
+insert-only ones whose real autoanalyze follows the wall clock while a simulated week passes in minutes): when the
+rows inserted, updated and deleted since the table's last analyse, counted from the schedule, pass
+``autovacuum_analyze_threshold + autovacuum_analyze_scale_factor x rows at the last analyse`` (the server's
+settings or the table's own). Counted from the schedule, not from the server's `n_mod_since_analyze`, the same run
+analyses at the same hours however it was split; the hour and planned rows of each table's last analyse live in
+the run row's state (``analysed``). The quiet hours before a target hold VACUUM, not ANALYZE.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from growth_sim.engine.controller import wants_vacuum
 from growth_sim.engine.session import Session
 from growth_sim.observe import measure
 
+STATE_KEY = "analysed"  # the run row's state: {table: [hour, planned rows]} of each table's last analyse
 BLOAT_SAFETY = 4.0  # between bloat readings, a changed row's dead version counts as this many mean tuples
 
 
@@ -25,6 +34,7 @@ class Checks:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._readings: dict[str, tuple[int, dict[str, Any]]] = {}  # this run's latest bloat reading per table
+        self._triggers: dict[str, tuple[int, float]] | None = None  # per table: analyse threshold, scale factor
 
     def autovacuum(self, enabled: bool) -> None:
         """Hold real autovacuum off the tables whose VACUUM is emulated, or hand them back to it.
@@ -39,9 +49,11 @@ class Checks:
                 conn.execute(sql.SQL("ALTER TABLE {} " + action).format(sql.Identifier(table)))
 
     def check(self, hour: int, target: int, db_size: int | None = None, *, lazy: bool = False) -> int:
-        """Measure sizes and bloat, emulate VACUUM, record the measurement; returns the database size.
+        """Measure sizes and bloat, emulate VACUUM and ANALYZE, record the measurement (and the analyses in the run
+        row's state, in the same transaction); returns the database size.
 
-        `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed. `lazy`
+        `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed or
+        analysed. `lazy`
         (simulated hours of the schedule) reads a table's bloat only when it may have passed its set point
         since the last reading (`_bloat_due`), or at the target: the same VACUUMs, at less cost.
         """
@@ -61,10 +73,76 @@ class Checks:
                 self.vacuum(table)
                 sizes[table]["vacuumed"] = True
                 db_size = None
-        if db_size is None:
-            db_size = measure.database_size(conn)
-        ledger.record_measurement(conn, hour, db_size, self.session.schedule.size_at(hour), sizes)
+        due = self.analyse_due(hour)
+        with conn.transaction():
+            for table in due:
+                conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+                sizes.setdefault(table, {})["analysed"] = True
+                self._analysed[table] = [hour, self._planned_rows(table, hour)]
+            if due:
+                ledger.save_state(conn, self.session.state())
+                db_size = None
+            if db_size is None:
+                db_size = measure.database_size(conn)
+            ledger.record_measurement(conn, hour, db_size, self.session.schedule.size_at(hour), sizes)
         return db_size
+
+    def analyse_due(self, hour: int) -> list[str]:
+        """The tables autoanalyze would analyse at `hour`: every table of the model not analysed yet (after the
+        initial load: all of them, as production would have), and each written table whose modifications since
+        its last analyse, counted from the schedule, pass its trigger."""
+        written = self._written()
+        due = []
+        for table in sorted(self.session.model.tables):
+            last = self._analysed.get(table)
+            if last is None:
+                due.append(table)
+            elif table in written and hour > last[0]:
+                threshold, scale_factor = self._trigger(table)
+                if self._modified(written[table], last[0], hour) > threshold + scale_factor * last[1]:
+                    due.append(table)
+        return due
+
+    @property
+    def _analysed(self) -> dict[str, list[int]]:
+        return self.session.row.state.setdefault(STATE_KEY, {})
+
+    def _written(self) -> dict[str, tuple[str, ...]]:
+        """Each table the simulated hours write, with the streams whose events modify it (its own inserts, then
+        the updates and deletes of `changed_by`)."""
+        model = self.session.model
+        written = {t: (t,) for t in model.insert_order}
+        for table, streams in model.changed_by.items():
+            written[table] = (*written.get(table, ()), *streams)
+        return written
+
+    def _modified(self, streams: tuple[str, ...], start: int, stop: int) -> int:
+        between = self.session.schedule.between
+        return sum(between(s, start, stop) for s in streams if s in self.session.schedule.streams)
+
+    def _planned_rows(self, table: str, hour: int) -> int:
+        """The rows the schedule plans for `table` at `hour` (what ANALYZE's reltuples then holds); the reference
+        tables, written once, count 0: nothing but the initial load writes them."""
+        schedule = self.session.schedule
+        return schedule.rows(table, hour) if table in schedule.streams else 0
+
+    def _trigger(self, table: str) -> tuple[int, float]:
+        """(autovacuum_analyze_threshold, autovacuum_analyze_scale_factor) of `table`: its own reloptions,
+        else the server's settings."""
+        if self._triggers is None:
+            rows = self.session.conn.execute(
+                """SELECT t.name,
+                          coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)
+                                    WHERE option_name = 'autovacuum_analyze_threshold'),
+                                   current_setting('autovacuum_analyze_threshold'))::int,
+                          coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)
+                                    WHERE option_name = 'autovacuum_analyze_scale_factor'),
+                                   current_setting('autovacuum_analyze_scale_factor'))::float8
+                   FROM unnest(%s::text[]) AS t(name)
+                   LEFT JOIN pg_class c ON c.oid = to_regclass(quote_ident(t.name))""",
+                (sorted(self.session.model.tables),)).fetchall()
+            self._triggers = {name: (threshold, factor) for name, threshold, factor in rows}
+        return self._triggers[table]
 
     def _bloat_due(self, table: str, hour: int, now: dict[str, Any]) -> bool:
         """Whether `table`'s bloat may have passed its set point since this run's last reading of it.

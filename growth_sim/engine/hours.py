@@ -30,7 +30,8 @@ class Hours:
         self.session, self.checks = session, checks
 
     def run(self, target: int, report: Callable[[Progress], None]) -> None:
-        """Write every hour from the ledger's clock up to `target`, checking every `vacuum.check_every_hours`."""
+        """Write every hour from the ledger's clock up to `target`, checking every `vacuum.check_every_hours`
+        and at every hour a table is due for ANALYZE."""
         session = self.session
         start = ledger.clock_hour(session.conn) or 0
         started, written, written_bytes = time.monotonic(), 0, 0
@@ -50,7 +51,7 @@ class Hours:
                 written_bytes += size_after - size_now
                 size_now = size_after
                 hour = plan.hour + 1
-                if hour % session.profile.vacuum_check_hours == 0 or hour == target:
+                if hour % session.profile.vacuum_check_hours == 0 or hour == target or self.checks.analyse_due(hour):
                     size_now = self.checks.check(hour, target, size_after, lazy=True)
                 report(Progress("hours", hour - start, target - start, hour, written, written_bytes,
                                 time.monotonic() - started))

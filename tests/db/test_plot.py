@@ -1,4 +1,7 @@
-"""Pictures of growth: the history read from the ledger, the notebook run headless, and `growth-sim plot`."""
+"""Pictures of growth: the history read from the ledger, the notebook run headless, and `growth-sim plot`.
+
+That the notebook is stored without outputs is checked in tests/unit/test_plot.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import base64
 import json
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -14,34 +17,26 @@ import psycopg
 import pytest
 from nbclient import NotebookClient
 from psycopg import sql
-from support import assert_user_error, module_database, run_cli, with_source
+from recipes import THIRTY_HOURS, Grown
+from support import assert_user_error, run_cli, with_source
 
 import growth_sim
-from growth_sim.db.cluster import Cluster
-from growth_sim.engine.advance import advance
 from growth_sim.engine.install import initialise
+from growth_sim.fixtures.templates import FixtureDatabase
 from growth_sim.observe.history import load_history
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 
-SCALE = 0.002
-HOURS = 30
-NOTEBOOK = Path(growth_sim.__file__).resolve().parents[1] / "notebooks" / "growth.ipynb"
+SCALE, HOURS = THIRTY_HOURS.scale, 30
+ROOT = Path(growth_sim.__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "growth.ipynb"
 INSERT_ONLY = ("issues", "comments", "activity_log")
 
 
-@pytest.fixture(scope="module")
-def grown(pg_cluster: Cluster) -> Iterator[str]:
-    """A database grown to +30h at scale 0.002 (a measurement every simulated hour), shared by the module."""
-    with module_database(pg_cluster, "test_plot") as dsn:
-        initialise(dsn, load_profile("taskpilot"), 3, SCALE)
-        advance(dsn, f"+{HOURS}h")
-        yield dsn
-
-
 @pytest.fixture
-def env(cli_env: dict[str, str]) -> dict[str, str]:
-    return with_source(cli_env)
+def grown(shared_db: Callable[[Grown], FixtureDatabase]) -> str:
+    """A database grown to +30h at scale 0.002 with seed 3 (a measurement every simulated hour), shared."""
+    return shared_db(THIRTY_HOURS).dsn
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -79,13 +74,6 @@ def test_history_is_the_ledger_next_to_the_plan(grown: str):
     # The rest of a table's total is its free space and visibility maps.
     assert all(0 <= t.total - t.heap - t.indexes - t.toast <= 64 * 1024 for t in latest.tables.values())
     assert latest.tables["issues"].bloat_percent is not None and latest.tables["comments"].bloat_percent is None
-
-
-def test_notebook_is_stored_without_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code and all(not c.outputs and c.execution_count is None for c in code)
-    assert not any("SELECT" in c.source.upper() for c in code), "cells read the ledger through the library"
 
 
 def test_notebook_runs_headless_and_draws_every_figure(grown: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import struct
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,8 @@ SCALE, HOURS = THIRTY_HOURS.scale, 30
 ROOT = Path(growth_sim.__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "growth.ipynb"
 INSERT_ONLY = ("issues", "comments", "activity_log")
+GROWTH_TABLE = tomllib.loads((ROOT / "profiles" / "taskpilot.toml").read_text())
+DELETES = {"notifications": "notification_deletes"}  # the ledger's count of a table's rows deleted in a unit
 
 
 @pytest.fixture
@@ -52,11 +55,24 @@ def test_history_is_the_ledger_next_to_the_plan(grown: str):
         measured = conn.execute("SELECT array_agg(hour ORDER BY hour) FROM growth_sim.measurements").fetchone()[0]
         counted = {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]
                    for t in history.counts}
+        # What the plan must have been at each measured hour, from the server: the rows created before it (their
+        # simulated created_at), plus those the ledger records as deleted from that hour on.
+        held = {t: [n for (n,) in conn.execute(sql.SQL(
+            "SELECT (SELECT count(*) FROM {} WHERE created_at < %(start)s::timestamptz + h * interval '1 hour')"
+            " + (SELECT coalesce(sum((rows ->> %(deletes)s)::bigint), 0) FROM growth_sim.units u WHERE u.hour >= h)"
+            " FROM unnest(%(hours)s::int[]) h ORDER BY h").format(sql.Identifier(t)),
+            {"start": GROWTH_TABLE["profile"]["start"], "deletes": DELETES.get(t, ""), "hours": measured})]
+            for t in history.planned_tables()}
     assert history.hours == measured == list(range(HOURS + 1))
     assert history.clock_hour == HOURS and history.scale == SCALE and history.seed == 3
-    schedule = Schedule(load_profile("taskpilot"), SCALE)
+    assert set(held) >= {*INSERT_ONLY, "notifications"}
     for table in history.planned_tables():
-        assert history.series(table, "planned_rows") == [schedule.rows(table, h) for h in history.hours]
+        assert history.series(table, "planned_rows") == held[table], table
+    initial = GROWTH_TABLE["milestones"][0]  # the load guide's growth table at week 0, scaled
+    assert initial["at"] == "initial"
+    assert {t: history.series(t, "planned_rows")[0] for t in INSERT_ONLY} == \
+        {t: round(initial[t] * SCALE) for t in INSERT_ONLY}
+    schedule = Schedule(load_profile("taskpilot"), SCALE)
     # Statistics are flushed before each measurement, so insert-only tables' n_live_tup grow hour by hour as the
     # plan does. (A statistic: an autoanalyze that overlaps a unit's commit resets it to its own count, and the
     # rows committed meanwhile stay missing from it, so the levels may lag for good; the hourly steps may not.)

@@ -115,6 +115,6 @@ def test_a_model_importing_the_engine_is_refused(tmp_path: Path):
 
 def test_the_example_model_outside_the_package_keeps_to_the_api():
     """tests/tiny_model (docs/models.md's example) is a model outside growth-sim: the same rule holds for it."""
-    path = Path(__file__).parent / "tiny_model" / "__init__.py"
+    path = Path(__file__).parents[1] / "tiny_model" / "__init__.py"
     names = [name for _, name in _imports(path, "tiny_model") if _within(name, "growth_sim")]
     assert names and all(any(_within(name, p) for p in MODEL_ALLOWED) for name in names), names

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
-import psycopg
 import pytest
 from checks import assert_read_mix_plans, cli, cli_json
-from psycopg import sql
+from recipes import INITIAL
 from support import assert_user_error, query, scalar
 
 from growth_sim.engine.advance import advance
@@ -59,14 +56,8 @@ def test_reads_refuses_bad_input_in_one_line(fresh_db: str, cli_env) -> None:
     assert_user_error(cli(cli_env, "reads", "--dsn", fresh_db, "--queries", "5"), "advance --to initial")
 
 
-def test_background_reads_follow_a_growth_run(grown_initial: str, pg_cluster, request) -> None:
-    name = f"copy_{uuid.uuid4().hex[:8]}"  # a copy of the week-0 database, grown further with reads alongside
-    template = psycopg.conninfo.conninfo_to_dict(grown_initial)["dbname"]
-    admin = psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True)
-    request.addfinalizer(admin.close)
-    admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
-    request.addfinalizer(lambda: admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))))
-    dsn = pg_cluster.dsn(name)
+def test_background_reads_follow_a_growth_run(copy_db) -> None:
+    dsn = copy_db(INITIAL).dsn  # a copy of the week-0 database, grown further with reads alongside
     with reads.background(dsn, clients=1) as runner:
         advance(dsn, "+24h")
     result = runner.result()

@@ -2,7 +2,8 @@
 
 The sample needs one fixture (TaskPilot at week 2, scale 0.001, seed 7): its template is built once on the
 session's cluster (named by --growth-dsn), every test gets its own copies, and no copy outlives its test. A
-second session, on the private cluster under $GROWTH_SIM_HOME (the same one), reuses the template.
+second session, on the private cluster under $GROWTH_SIM_HOME (the same one), reuses the template. That loading
+the plugin starts nothing, and the README's example, are checked in tests/unit/test_pytest_plugin.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from support import run_plugin_suite
 
 from growth_sim.db.cluster import Cluster
 from growth_sim.fixtures.fixture import FixtureSpec
@@ -19,16 +21,9 @@ from growth_sim.fixtures.templates import COPY_PREFIX, TEMPLATE_PREFIX
 
 pytest_plugins = ["pytester"]
 
-SAMPLE = Path(__file__).parent / "plugin_sample"
+SAMPLE = Path(__file__).parents[1] / "plugin_sample"
 SUMMARY = re.compile(r"growth-sim: (\d+) template\(s\) built in [\d.]+ s, (\d+) reused; (\d+) database copies "
                      r"\(slowest ([\d.]+) s\)")
-
-
-def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str) -> pytest.RunResult:
-    """Run the files in pytester's directory with the plugin loaded by -p (the same whether or not the
-    package's entry point is installed)."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    return pytester.runpytest("-p", "growth_sim.fixtures.pytest_plugin", "-p", "no:cacheprovider", *args)
 
 
 def databases(cluster: Cluster, prefix: str) -> list[tuple[str, bool]]:
@@ -43,7 +38,7 @@ def test_sample_suite_builds_the_template_once_and_copies_it_per_test(
         pytester.makepyfile(**{f"test_{path.stem}": path.read_text()})
     dsn = pg_cluster.dsn("postgres")
 
-    first = run_suite(pytester, monkeypatch, "--growth-dsn", dsn)
+    first = run_plugin_suite(pytester, monkeypatch, "--growth-dsn", dsn)
     first.assert_outcomes(passed=3)
     built, reused, copies, _ = SUMMARY.search(first.stdout.str()).groups()
     assert (built, reused, copies) == ("1", "0", "4")
@@ -54,7 +49,7 @@ def test_sample_suite_builds_the_template_once_and_copies_it_per_test(
 
     monkeypatch.delenv("GROWTH_SIM_TEST_DSN", raising=False)
     monkeypatch.setenv("GROWTH_SIM_HOME", str(pg_cluster.home))
-    second = run_suite(pytester, monkeypatch)  # no server named: the private cluster under $GROWTH_SIM_HOME
+    second = run_plugin_suite(pytester, monkeypatch)  # no server named: the private cluster under $GROWTH_SIM_HOME
     second.assert_outcomes(passed=3)
     built, reused, copies, slowest = SUMMARY.search(second.stdout.str()).groups()
     assert (built, reused, copies) == ("0", "1", "4")
@@ -62,30 +57,11 @@ def test_sample_suite_builds_the_template_once_and_copies_it_per_test(
     assert databases(pg_cluster, COPY_PREFIX) == []
 
 
-def test_loading_the_plugin_starts_nothing(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    monkeypatch.setenv("GROWTH_SIM_HOME", str(home))
-    monkeypatch.delenv("GROWTH_SIM_TEST_DSN", raising=False)
-    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
-    result = run_suite(pytester, monkeypatch, "--help")
-    assert "--growth-dsn=DSN" in result.stdout.str()
-    run_suite(pytester, monkeypatch).assert_outcomes(passed=1)
-    assert not home.exists()
-
-
 def test_bad_parameters_fail_the_test_in_one_line(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
                                                   pg_cluster: Cluster) -> None:
     pytester.makepyfile(test_bad="def test_bad(growth_db):\n    growth_db(to='week-99')\n")
     monkeypatch.setenv("GROWTH_SIM_TEST_DSN", pg_cluster.dsn("postgres"))
-    result = run_suite(pytester, monkeypatch)
+    result = run_plugin_suite(pytester, monkeypatch)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*growth_db(profile='taskpilot', to='week-99'*past the profile's last milestone*"])
     assert "Traceback" not in result.stdout.str()
-
-
-def test_the_readme_example_is_the_sample_test() -> None:
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    blocks = [b.split("```")[0] for b in readme.split("```python\n")[1:]]
-    example = next(b for b in blocks if "def test_board_query_stops_sorting_with_the_composite_index" in b)
-    assert example in (SAMPLE / "board_index.py").read_text()

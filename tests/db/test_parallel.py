@@ -1,45 +1,40 @@
-"""The write path and `--jobs`: sub-batches and prefetching change no byte; parallel and joined runs write the
-same data as one connection, each unit exactly once.
+"""`--jobs`: parallel and joined runs write the same data as one connection, each unit exactly once.
 
-Databases are grown by the real executor on the session's private cluster; the assertions query the server.
+Databases are grown by the real executor on the session's private cluster; the assertions query the server. The
+write path without a server (sub-batches, prefetching) is in tests/unit/test_parallel.py.
 """
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import numpy as np
 import psycopg
 import pytest
-from support import counts, growth_sim_command, module_database, query, scalar, with_source
-from test_engine import PROFILE, content_digests
+from recipes import INITIAL_HUNDREDTH, PROFILE, Grown
+from support import content_digests, counts, growth_sim_command, query, scalar, with_source
 
 from growth_sim.db import ledger
-from growth_sim.engine import claims, pipeline
+from growth_sim.engine import claims
 from growth_sim.engine.advance import advance
 from growth_sim.engine.initial import CALIBRATION_CHUNKS
 from growth_sim.engine.install import initialise
 from growth_sim.engine.run import Run
+from growth_sim.fixtures.templates import FixtureDatabase
 from growth_sim.models.api import Widths
-from growth_sim.models.taskpilot.model import TaskPilot
 from growth_sim.profile import load_profile
-from growth_sim.timeline.schedule import Schedule
 
-SCALE, SEED = 0.01, 3
+SCALE, SEED = INITIAL_HUNDREDTH.scale, INITIAL_HUNDREDTH.seed  # 0.01, 3
 
 
 def attachment_keys(dsn: str) -> str:
     return scalar(dsn, "SELECT md5(array_agg((id, issue_id, user_id, created_at) ORDER BY id)::text) FROM attachments")
 
 
-@pytest.fixture(scope="module")
-def one_connection(pg_cluster) -> Iterator[str]:
+@pytest.fixture
+def one_connection(shared_db: Callable[[Grown], FixtureDatabase]) -> str:
     """The initial dataset written on one connection: what every other way of writing it must equal."""
-    with module_database(pg_cluster, "parallel_reference") as dsn:
-        initialise(dsn, load_profile(PROFILE), SEED, SCALE)
-        advance(dsn, "initial")
-        yield dsn
+    return shared_db(INITIAL_HUNDREDTH).dsn
 
 
 def assert_same_data(dsn: str, reference: str) -> None:
@@ -50,36 +45,6 @@ def assert_same_data(dsn: str, reference: str) -> None:
     assert scalar(dsn, "SELECT count(*) FROM growth_sim.claims") == 0
     units = "SELECT array_agg(unit ORDER BY unit) FROM growth_sim.units"
     assert scalar(dsn, units) == scalar(reference, units)
-
-
-# -- the write path, without a server -----------------------------------------------------------------------
-def test_sub_batches_cut_without_changing_a_byte():
-    model = TaskPilot(Schedule(load_profile(PROFILE), SCALE), SEED)
-    widths = Widths({"comments": 1.3})
-    whole = model.insert_batch("comments", 100, 2100, widths)
-    parts = list(pipeline.sub_batches(lambda a, b: model.insert_batch("comments", a, b, widths), 100, 2100,
-                                      chunk_bytes=200_000))
-    assert len(parts) > 3
-    assert sum(p.rows for p in parts) == whole.rows == 2000
-    assert b"".join(p.data for p in parts) == whole.data
-
-
-def test_prefetch_hands_values_to_the_producer_and_raises_its_errors():
-    def produce(take):
-        for _unit in range(3):
-            factor = take()
-            yield from (np.arange(2) * factor).tolist()
-            yield pipeline.END
-        raise ValueError("generator failed")
-
-    with pipeline.Prefetch(produce, depth=1) as ahead:
-        seen = []
-        for factor in (1, 10, 100):
-            ahead.give(factor)
-            seen.append(list(ahead.unit()))
-        assert seen == [[0, 1], [0, 10], [0, 100]]
-        with pytest.raises(ValueError, match="generator failed"):
-            list(ahead.unit())
 
 
 # -- --jobs --------------------------------------------------------------------------------------------------

@@ -11,46 +11,33 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
-from support import counts, growth_sim_command, module_database, query, scalar, with_source
+from recipes import INITIAL_HUNDREDTH, PROFILE, Grown
+from support import (
+    content_digests,
+    counts,
+    growth_sim_command,
+    query,
+    scalar,
+    wait_for_lock_release,
+    with_source,
+)
 
 from growth_sim.db import ledger
-from growth_sim.db.cluster import Cluster
 from growth_sim.engine.advance import advance
 from growth_sim.engine.checks import Checks
 from growth_sim.engine.install import initialise
+from growth_sim.fixtures.templates import FixtureDatabase
 from growth_sim.models.taskpilot import TABLES
 from growth_sim.observe import measure
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 
-PROFILE = "taskpilot"
 WEEK = 168
-
-# Tables compared byte for byte between runs, with the order that makes string_agg deterministic.
-# attachments is left out on purpose: its `preview` bytes are sized by the closed-loop size controller, which
-# reacts to sizes measured on the server (free space, TOAST pages), so they may legitimately differ between two
-# runs with the same seed; the rows' keys and counts are still checked through the other tables and the plan.
-CONTENT_TABLES = {
-    "issues": "id",
-    "comments": "id",
-    "activity_log": "id",
-    "issue_labels": "issue_id, label_id",
-    "notifications": "id",
-}
-
-
-def content_digests(dsn: str) -> dict[str, str]:
-    """Digests of the main content tables, in key order (`support.table_digests` digests every table, attachments
-    included, whose payloads follow the size measured during the run)."""
-    return {
-        table: scalar(dsn, f"SELECT md5(string_agg(t::text, '' ORDER BY {order})) FROM {table} t")
-        for table, order in CONTENT_TABLES.items()
-    }
 
 
 def grow(dsn: str, seed: int, scale: float, *targets: str) -> None:
@@ -60,8 +47,8 @@ def grow(dsn: str, seed: int, scale: float, *targets: str) -> None:
 
 
 # -- 1. determinism --------------------------------------------------------------------------------------
-def test_split_run_equals_one_run(dsn_factory: Callable[[], str]):
-    one_go, split, other_seed = dsn_factory(), dsn_factory(), dsn_factory()
+def test_split_run_equals_one_run(dsn_factory: Callable[[], str], shared_db: Callable[[Grown], FixtureDatabase]):
+    one_go, split = dsn_factory(), dsn_factory()
     grow(one_go, 11, 0.01, "+12h")
     grow(split, 11, 0.01, "initial", "+5h", "+7h")
 
@@ -75,12 +62,12 @@ def test_split_run_equals_one_run(dsn_factory: Callable[[], str]):
     attachment_keys = "SELECT array_agg((id, issue_id, user_id, created_at) ORDER BY id)::text FROM attachments"
     assert scalar(split, attachment_keys) == scalar(one_go, attachment_keys)
 
-    grow(other_seed, 12, 0.01, "initial")
+    other_seed = shared_db(INITIAL_HUNDREDTH)  # the initial dataset at 0.01 with seed 3
     initial = Schedule(load_profile(PROFILE), 0.01).initial("issues")
     ids_11 = set(scalar(one_go, "SELECT array_agg(id) FROM issues"))
-    ids_12 = set(scalar(other_seed, "SELECT array_agg(id) FROM issues"))
-    assert len(ids_12) == initial
-    assert not ids_11 & ids_12
+    ids_3 = set(scalar(other_seed.dsn, "SELECT array_agg(id) FROM issues"))
+    assert len(ids_3) == initial
+    assert not ids_11 & ids_3
 
 
 def test_the_data_ignores_what_autovacuum_did_to_the_template(dsn_factory: Callable[..., str]):
@@ -103,19 +90,6 @@ def test_the_data_ignores_what_autovacuum_did_to_the_template(dsn_factory: Calla
 
 
 # -- 2. exactly once -------------------------------------------------------------------------------------
-def _wait_for_lock_release(dsn: str, timeout: float = 30.0) -> None:
-    """A killed client's server backend ends when it notices the closed socket; wait for its writer lock."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        held = scalar(dsn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s"
-                           " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                      (ledger._LOCK_KEY,))
-        if not held:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the killed run's backend still holds the writer lock")
-
-
 def _ledger_matches_tables(dsn: str) -> None:
     """Every committed unit's rows are in the tables, and nothing else is (the unit and its rows commit together)."""
     for table in ("issues", "comments", "activity_log"):
@@ -177,7 +151,7 @@ def test_kill_9_then_resume_is_exactly_once(dsn_factory: Callable[[], str], cli_
             _, err = proc.communicate(timeout=60)
         assert proc.returncode in (0, -signal.SIGKILL), err
         assert "Traceback" not in err
-        _wait_for_lock_release(killed)
+        wait_for_lock_release(killed)
         _ledger_matches_tables(killed)
         kills.append((attempt, threshold, proc.returncode, scalar(killed, "SELECT count(*) FROM growth_sim.units")))
     assert any(rc == -signal.SIGKILL and units < total_units for _, _, rc, units in kills), \
@@ -212,20 +186,16 @@ def test_second_concurrent_advance_is_refused(fresh_db: str, cli_env: dict[str, 
 
 
 # -- 3. integrity of grown databases ---------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def week1_db(pg_cluster: Cluster) -> Iterator[str]:
+@pytest.fixture
+def week1_db(shared_db: Callable[[Grown], FixtureDatabase]) -> str:
     """Scale 0.01 grown to the week-1 milestone (a single organization at this scale)."""
-    with module_database(pg_cluster, "test_engine") as dsn:
-        grow(dsn, 1, 0.01, "week-1")
-        yield dsn
+    return shared_db(Grown("week-1", 0.01, 1)).dsn
 
 
-@pytest.fixture(scope="module")
-def tenants_db(pg_cluster: Cluster) -> Iterator[str]:
+@pytest.fixture
+def tenants_db(shared_db: Callable[[Grown], FixtureDatabase]) -> str:
     """Scale 0.02 (two organizations, so that cross-tenant references would show) grown half a day."""
-    with module_database(pg_cluster, "test_engine") as dsn:
-        grow(dsn, 2, 0.02, "+12h")
-        yield dsn
+    return shared_db(Grown("+12h", 0.02, 2)).dsn
 
 
 GROWN = pytest.mark.parametrize("grown", ["week1_db", "tenants_db"])

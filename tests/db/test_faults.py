@@ -15,23 +15,19 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from support import assert_user_error, counts, growth_sim_command, module_database, run_cli, scalar, with_source
+from recipes import THIRTY_HOURS, Grown
+from support import assert_user_error, counts, growth_sim_command, run_cli, scalar
 
 from growth_sim.db.cluster import Cluster
-from growth_sim.engine.advance import advance
 from growth_sim.engine.install import initialise
+from growth_sim.fixtures.templates import FixtureDatabase
 from growth_sim.models.taskpilot import TABLES
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 
-SCALE, SEED = 0.002, 21
+SCALE, SEED = THIRTY_HOURS.scale, THIRTY_HOURS.seed  # 0.002, 3: the uninterrupted run is shared
 TRIALS = int(os.environ.get("GROWTH_SIM_FAULT_TRIALS", "2"))
-HOURS = 36
-
-
-@pytest.fixture
-def env(cli_env: dict[str, str]) -> dict[str, str]:
-    return with_source(cli_env)
+HOURS = 30  # the hours THIRTY_HOURS grows
 
 
 def _units(dsn: str) -> int:
@@ -68,13 +64,10 @@ def _assert_consistent(dsn: str, hour: int | None) -> None:
     assert scalar(dsn, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated") == 0
 
 
-@pytest.fixture(scope="module")
-def reference(pg_cluster: Cluster) -> str:
-    """The primary keys of an uninterrupted run to HOURS (computed once)."""
-    with module_database(pg_cluster, "test_faults_ref") as dsn:
-        initialise(dsn, load_profile("taskpilot"), SEED, SCALE)
-        advance(dsn, f"+{HOURS}h")
-        return _keys(dsn)
+@pytest.fixture
+def reference(shared_db: Callable[[Grown], FixtureDatabase]) -> str:
+    """The primary keys of an uninterrupted run to HOURS (grown once per run)."""
+    return _keys(shared_db(THIRTY_HOURS).dsn)
 
 
 def _keys(dsn: str) -> str:

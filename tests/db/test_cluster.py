@@ -1,4 +1,7 @@
-"""The private cluster: lifecycle, settings, its URL, root and non-root placement, crash recovery."""
+"""The private cluster: lifecycle, settings, its URL, root and non-root placement, crash recovery.
+
+What is refused before a server starts (missing binaries, long socket paths) is in tests/unit/test_cluster.py.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from click.testing import CliRunner
 
 import growth_sim
 from growth_sim.cli import cli
-from growth_sim.db import binaries, homes
+from growth_sim.db import binaries
 from growth_sim.db.cluster import Cluster
 from growth_sim.errors import ClusterError
 
@@ -277,21 +280,6 @@ def test_existing_cluster_needs_binaries_of_its_major(own_cluster: Cluster):
         version_file.write_text(real)
 
 
-def test_pg_bindir_must_hold_server_binaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PG_BINDIR", str(tmp_path))
-    with pytest.raises(ClusterError, match=f"^PG_BINDIR={tmp_path} has no initdb, pg_ctl and postgres"):
-        Cluster(tmp_path / "home").ensure_running()
-
-
-def test_no_binaries_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("PG_BINDIR", raising=False)
-    monkeypatch.setattr(binaries, "candidate_bin_dirs", lambda: iter(()))
-    with pytest.raises(ClusterError) as info:
-        Cluster(tmp_path / "home").ensure_running()
-    assert str(info.value).startswith("no PostgreSQL server binaries found: install postgresql")
-    assert "PG_BINDIR" in str(info.value)
-
-
 def test_embedded_wheel_binaries_are_the_last_candidate(
     pg_cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -302,14 +290,6 @@ def test_embedded_wheel_binaries_are_the_last_candidate(
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     candidates = list(binaries.candidate_bin_dirs())
     assert candidates[-1] == package / "pginstall" / "bin"
-
-
-def test_socket_dir_moves_out_of_a_long_path(tmp_path: Path):
-    long_base = tmp_path / ("x" * 120)
-    socket_dir = homes.socket_dir_for(long_base, long_base)
-    assert socket_dir.parent == Path("/tmp")
-    assert len(str(socket_dir / ".s.PGSQL.65535")) < 100
-    assert homes.socket_dir_for(Path("/srv/gs"), Path("/srv/gs")) == Path("/srv/gs/run")
 
 
 # -- root and non-root placement -----------------------------------------------------------------------------

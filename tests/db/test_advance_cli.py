@@ -7,27 +7,22 @@ Every command runs as a subprocess of the installed console script against the s
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import psycopg
 import pytest
-from support import assert_user_error, growth_sim_command, module_database, run_cli, scalar, with_source
+from recipes import TWO_HOURS, Grown
+from support import assert_user_error, growth_sim_command, run_cli, scalar
 
-from growth_sim.db.cluster import Cluster
+from growth_sim.fixtures.templates import FixtureDatabase
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 
 SCALE = "0.002"
-
-
-@pytest.fixture
-def env(cli_env: dict[str, str]) -> dict[str, str]:
-    return with_source(cli_env)
 
 
 def run_row(dsn: str) -> tuple | None:
@@ -37,15 +32,19 @@ def run_row(dsn: str) -> tuple | None:
         return conn.execute("SELECT seed, scale, clock_hour FROM growth_sim.run").fetchone()
 
 
-@pytest.fixture(scope="module")
-def grown(pg_cluster: Cluster) -> Iterator[tuple[str, dict]]:
-    """A database grown to +2h by `advance --json` (shared by this module), and the JSON it printed."""
-    # While `pg_cluster` is up the process environment is what `cli_env` copies (GROWTH_SIM_HOME, no PG*).
-    env = with_source(dict(os.environ))
-    with module_database(pg_cluster, "test_cli") as dsn:
-        run = run_cli(env, "advance", "--dsn", dsn, "--to", "+2h", "--scale", SCALE, "--seed", "4", "--json")
-        assert run.returncode == 0, run.stderr
-        yield dsn, json.loads(run.stdout)
+@pytest.fixture
+def grown(shared_db: Callable[[Grown], FixtureDatabase]) -> tuple[str, dict]:
+    """The database grown to +2h by `advance --json` at scale 0.002 with seed 4 (shared: read only), and the JSON
+    it printed."""
+    database = shared_db(TWO_HOURS)
+    return database.dsn, database.manifest["advance"]
+
+
+@pytest.fixture
+def grown_copy(copy_db: Callable[[Grown], FixtureDatabase]) -> tuple[str, dict]:
+    """A copy of it, for a test that changes the database."""
+    database = copy_db(TWO_HOURS)
+    return database.dsn, database.manifest["advance"]
 
 
 # -- advance --------------------------------------------------------------------------------------------
@@ -59,8 +58,8 @@ def test_json_summary(grown: tuple[str, dict]):
     assert scalar(dsn, "SELECT clock_hour FROM growth_sim.run") == 2
 
 
-def test_json_of_a_resumed_advance(grown: tuple[str, dict], env: dict[str, str]):
-    dsn, _ = grown
+def test_json_of_a_resumed_advance(grown_copy: tuple[str, dict], env: dict[str, str]):
+    dsn, _ = grown_copy
     run = run_cli(env, "advance", "--dsn", dsn, "--to", "+0h", "--json")
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
@@ -194,8 +193,8 @@ def test_init_with_another_seed_needs_force(fresh_db: str, env: dict[str, str]):
 HELD_OFF = "SELECT array_agg(relname ORDER BY relname) FROM pg_class WHERE 'autovacuum_enabled=false' = ANY(reloptions)"
 
 
-def test_autovacuum_held_off_between_runs_until_released(grown: tuple[str, dict], env: dict[str, str]):
-    dsn, _ = grown
+def test_autovacuum_held_off_between_runs_until_released(grown_copy: tuple[str, dict], env: dict[str, str]):
+    dsn, _ = grown_copy
     assert scalar(dsn, HELD_OFF) == ["issues", "notifications"]
     run = run_cli(env, "release", "--dsn", dsn, "--json")
     assert run.returncode == 0, run.stderr

@@ -12,53 +12,31 @@ import json
 import signal
 import subprocess
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from psycopg import sql
-from support import counts, growth_sim_command, module_database, query, scalar, with_source
-from test_engine import _wait_for_lock_release
-from test_profile import _run_main
+from recipes import INITIAL, Grown
+from support import counts, growth_sim_command, query, run_main, scalar, wait_for_lock_release, with_source
 
-from growth_sim.db.cluster import Cluster
 from growth_sim.engine.advance import advance
 from growth_sim.engine.install import initialise
 from growth_sim.engine.steady import steady
+from growth_sim.fixtures.templates import FixtureDatabase
 from growth_sim.profile import load_profile
 from growth_sim.timeline.quantities import parse_rate
 
-SCALE = 0.002
+SCALE = INITIAL.scale  # 0.002
 START = load_profile("taskpilot").start
 GROWING = ("issues", "comments", "activity_log", "notifications", "attachments")
 
 
-@pytest.fixture(scope="module")
-def template(pg_cluster: Cluster) -> Iterator[str]:
-    """The name of a database initialised at SCALE with its initial dataset, to copy for each test."""
-    with module_database(pg_cluster, "steady_tmpl") as dsn:
-        initialise(dsn, load_profile("taskpilot"), 3, SCALE)
-        advance(dsn, "initial")
-        yield scalar(dsn, "SELECT current_database()")
-
-
 @pytest.fixture
-def copies(pg_cluster: Cluster, template: str) -> Iterator[Callable[[], str]]:
-    """Make copies of the template database; each call returns a DSN. Dropped after the test."""
-    made: list[str] = []
-    with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as admin:
-        def copy() -> str:
-            name = f"steady_{uuid.uuid4().hex[:12]}"
-            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
-                                                                           sql.Identifier(template)))
-            made.append(name)
-            return pg_cluster.dsn(name)
-
-        yield copy
-        for name in made:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+def copies(copy_db: Callable[[Grown], FixtureDatabase]) -> Callable[[], str]:
+    """Make copies of a database initialised at SCALE with its initial dataset; each call returns a DSN. Dropped
+    after the test."""
+    return lambda: copy_db(INITIAL).dsn
 
 
 def units(dsn: str) -> list[tuple[int, int, dict, datetime]]:
@@ -192,7 +170,7 @@ def test_kill_9_then_rerun_continues_the_same_timeline(copies, cli_env):
     time.sleep(0.2)  # somewhere inside a unit or a wait
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
-    _wait_for_lock_release(killed)
+    wait_for_lock_release(killed)
     stopped_at = units(killed)[-1][1]
     assert stopped_at < 6 * 3600
     assert_continuous_ledger(killed, 0, stopped_at)
@@ -236,7 +214,7 @@ def test_a_server_side_disconnect_is_survived(copies, cli_env):
 def test_bad_input_is_one_line_and_writes_nothing(copies, args, words):
     dsn = copies()
     before = scalar(dsn, "SELECT count(*) FROM growth_sim.units")
-    run = _run_main(["steady", "--dsn", dsn, *args])  # the console entry point, in this process
+    run = run_main(["steady", "--dsn", dsn, *args])  # the console entry point, in this process
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr
     lines = run.stderr.strip().splitlines()

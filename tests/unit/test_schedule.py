@@ -22,7 +22,7 @@ from growth_sim.timeline.plan import build_plan, format_plan
 from growth_sim.timeline.quantities import parse_scale
 from growth_sim.timeline.schedule import Schedule
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TASKPILOT = load_profile("taskpilot")
 PROFILES = {name: load_profile(name) for name in available_profiles()}
 LAST = TASKPILOT.last_hour

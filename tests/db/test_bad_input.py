@@ -4,64 +4,44 @@ Each case runs the console entry point (in this process; a few through the insta
 database grown to +2h (or a fresh one) and compares a snapshot of the database (every table's row count, the
 ledger's run row, units and measurements, the schemas) before and after. Cases already covered in
 test_advance_cli.py (moving backwards, --scale -1/0/nan/inf, another seed, an unknown target word, a foreign
-table) are not repeated here.
+table) are not repeated here; those that need no database are in tests/unit/test_bad_input.py.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import psycopg
 import pytest
 from psycopg import sql
-from support import assert_user_error, module_database, run_cli, with_source
-from test_profile import _run_main
+from recipes import TWO_HOURS, Grown
+from support import assert_user_error, run_cli, snapshot
+from support import main_in_process as cli
 
 from growth_sim.db.cluster import Cluster
-from growth_sim.engine.advance import advance
 from growth_sim.engine.diskspace import OVERHEAD, SPARE, check_space, planned_space
-from growth_sim.engine.install import initialise
 from growth_sim.errors import GrowthSimError
+from growth_sim.fixtures.templates import FixtureDatabase
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 
-SCALE = 0.002
-SECRET = "s3cr3t-Pa55"
-
-
-@pytest.fixture(scope="module")
-def grown(pg_cluster: Cluster) -> Iterator[str]:
-    """A database initialised with taskpilot, seed 7, scale 0.002 and grown to +2h."""
-    with module_database(pg_cluster, "test_bad") as dsn:
-        initialise(dsn, load_profile("taskpilot"), 7, SCALE)
-        advance(dsn, "+2h")
-        yield dsn
+SCALE, SEED = TWO_HOURS.scale, TWO_HOURS.seed
 
 
 @pytest.fixture
-def env(cli_env: dict[str, str]) -> dict[str, str]:
-    return with_source(cli_env)
+def grown(shared_db: Callable[[Grown], FixtureDatabase]) -> str:
+    """A database initialised with taskpilot, seed 4, scale 0.002 and grown to +2h (shared: read only)."""
+    return shared_db(TWO_HOURS).dsn
 
 
-def snapshot(dsn: str) -> dict[str, object]:
-    """Row counts of every table (application and ledger), the run row and the schemas."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        tables = conn.execute(
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE c.relkind = 'r' AND n.nspname IN ('public', 'growth_sim') ORDER BY 1, 2").fetchall()
-        counts = {f"{s}.{t}": conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
-            sql.Identifier(s), sql.Identifier(t))).fetchone()[0] for s, t in tables}
-        schemas = conn.execute("SELECT array_agg(nspname::text ORDER BY nspname) FROM pg_namespace"
-                               " WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'").fetchone()[0]
-        run = conn.execute("SELECT array_agg(to_jsonb(r)::text) FROM growth_sim.run r").fetchone()[0] \
-            if "growth_sim.run" in counts else None
-        units = conn.execute("SELECT max(unit), sum(hour) FROM growth_sim.units").fetchone() \
-            if "growth_sim.units" in counts else None
-    return {"counts": counts, "schemas": schemas, "run": run, "units": units}
+@pytest.fixture
+def grown_copy(copy_db: Callable[[Grown], FixtureDatabase]) -> str:
+    """A copy of it, for a test that changes the database."""
+    return copy_db(TWO_HOURS).dsn
 
 
 # (arguments after the command's --dsn, words the error line must hold)
@@ -88,39 +68,12 @@ ON_GROWN: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "profile a directory": (["advance", "--to", "+1h", "--profile", "/etc"], ("/etc",)),
     "profile not TOML": (["advance", "--to", "+1h", "--profile", "/etc/passwd"], ("/etc/passwd", "TOML")),
     "other profile": (["advance", "--to", "+1h", "--profile", "small"], ("profile: has taskpilot",)),
-    "init other profile": (["init", "--profile", "small", "--seed", "7", "--scale", "0.002"], ("profile",)),
-    "init other scale": (["init", "--seed", "7", "--scale", "0.02"], ("scale",)),
+    "init other profile": (["init", "--profile", "small", "--seed", str(SEED), "--scale", "0.002"], ("profile",)),
+    "init other scale": (["init", "--seed", str(SEED), "--scale", "0.02"], ("scale",)),
     "missing --to": (["advance"], ("--to",)),
     "misspelt option": (["advance", "--to", "+1h", "--jsn"], ("--jsn", "--json")),
     "plot to a directory": (["plot", "-o", "/"], ("cannot write",)),
 }
-
-NO_DATABASE: dict[str, tuple[list[str], tuple[str, ...]]] = {
-    "unknown command": (["bogus"], ("bogus",)),
-    "plan unknown period": (["plan", "--to", "week-1", "--by", "month"], ("--by", "month")),
-    "plan past the end": (["plan", "--to", "week-13"], ("last milestone",)),
-    "plan backwards": (["plan", "--from", "week-2", "--to", "week-1"], ("--to 'week-1'", "before --from")),
-    "plan scale zero": (["plan", "--to", "week-1", "--scale", "0"], ("--scale",)),
-    "plan scale huge": (["plan", "--to", "week-1", "--scale", "1e308"], ("--scale", "too large")),
-    "plan profile path missing": (["plan", "--to", "week-1", "--profile", "/nonexistent/x.toml"], ("not found",)),
-    "dsn not a DSN": (["advance", "--to", "+1h", "--dsn", "not a dsn"], ("invalid connection string",)),
-    "dsn bad URL": (["advance", "--to", "+1h", "--dsn", "postgresql://u@[::1"], ("invalid connection string",)),
-    "dsn refused": (["advance", "--to", "+1h", "--dsn", "postgresql://u@127.0.0.1:1/x"], ("connection refused",)),
-    "dsn socket missing": (["plot", "--dsn", "host=/nonexistent dbname=x"], ("cannot connect",)),
-    "dsn unknown parameter": (["init", "--dsn", "dbname=x colour=blue"], ("colour",)),
-    "status of a bad dsn": (["db", "status", "--dsn", "postgresql://u@127.0.0.1:1/x"], ("connection refused",)),
-}
-
-
-def cli(*args: str, **environ: str):
-    """`main()` with `args` (and environment variables set) in this process; fails on a traceback."""
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in environ.items():
-            mp.setenv(name, value)
-        run = _run_main(list(args))
-    assert "Traceback" not in run.stderr, run.stderr
-    return run
-
 
 @pytest.mark.parametrize("case", sorted(ON_GROWN))
 def test_bad_input_leaves_a_grown_database_unchanged(grown: str, case: str):
@@ -128,14 +81,6 @@ def test_bad_input_leaves_a_grown_database_unchanged(grown: str, case: str):
     before = snapshot(grown)
     assert_user_error(cli(args[0], "--dsn", grown, *args[1:]), *words)
     assert snapshot(grown) == before
-
-
-@pytest.mark.parametrize("case", sorted(NO_DATABASE))
-def test_bad_input_without_a_usable_database(case: str):
-    args, words = NO_DATABASE[case]
-    run = cli(*args)
-    assert_user_error(run, *words)
-    assert run.stdout == ""
 
 
 @pytest.mark.parametrize("case", ["seed fractional", "other profile", "huge week"])
@@ -159,20 +104,6 @@ def test_bad_input_on_a_new_database_creates_nothing(fresh_db: str, args: list[s
     assert snapshot(fresh_db) == before
 
 
-@pytest.mark.parametrize("home", ["/etc/hostname/growth", "/proc/growth-sim"])
-def test_an_unusable_home_is_one_line(home: str):
-    assert_user_error(cli("advance", "--to", "+1h", "-q", GROWTH_SIM_HOME=home), "GROWTH_SIM_HOME", home)
-    assert not Path(home).exists()
-
-
-def test_pg_bindir_pointing_nowhere(env: dict[str, str], tmp_path: Path):
-    home = tmp_path / "home"
-    run = run_cli({**env, "GROWTH_SIM_HOME": str(home), "PG_BINDIR": str(tmp_path / "nowhere")},
-                         "advance", "--to", "+1h", "-q")
-    assert_user_error(run, "PG_BINDIR", "initdb")
-    assert not (home / "data").exists() and not (home / "cluster.json").exists()
-
-
 # -- disk space ---------------------------------------------------------------------------------------------
 def test_disk_space_is_compared_with_the_planned_growth(grown: str):
     space = planned_space(grown, "week-4")
@@ -193,7 +124,8 @@ def test_disk_space_is_compared_with_the_planned_growth(grown: str):
     assert snapshot(grown) == before
 
 
-def test_disk_space_of_a_server_whose_directory_is_hidden(grown: str, pg_cluster: Cluster):
+def test_disk_space_of_a_server_whose_directory_is_hidden(grown_copy: str, pg_cluster: Cluster):
+    grown = grown_copy
     role = f"viewer_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(grown, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))

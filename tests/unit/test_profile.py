@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
 import sys
-import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from unittest import mock
 
 import pytest
+from support import run_main
 
-from growth_sim.cli import main
 from growth_sim.errors import ProfileError
 from growth_sim.profile import available_profiles, load_profile
 from growth_sim.resources import data_dir
 from growth_sim.timeline.schedule import Schedule
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TASKPILOT = (data_dir("profiles") / "taskpilot.toml").read_text()
 
 
@@ -232,21 +228,6 @@ def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
                           env=env, cwd=ROOT, timeout=60)
 
 
-def _run_main(args: list[str]) -> subprocess.CompletedProcess[str]:
-    """The console entry point `main()` in this process (what the child runs, without a second start-up)."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with mock.patch.object(sys, "argv", ["growth-sim", *args]), redirect_stdout(out), redirect_stderr(err):
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except Exception:  # what would have been a traceback
-            err.write("Traceback (most recent call last):\n" + traceback.format_exc())
-            code = 1
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
-
-
 # These go through a real child process; the others through `main()` in this process (same code, faster).
 IN_CHILD = {"invalid_toml", "not_utf8", "size_not_text", "derived_cycle", "missing_file"}
 
@@ -266,7 +247,7 @@ def battery(tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProce
 
     with ThreadPoolExecutor(max_workers=len(IN_CHILD)) as pool:
         children = {name: pool.submit(_run, args(name)) for name in IN_CHILD}
-        results = {name: _run_main(args(name)) for name in paths if name not in IN_CHILD}
+        results = {name: run_main(args(name)) for name in paths if name not in IN_CHILD}
         results.update((name, future.result()) for name, future in children.items())
     return {name: (paths[name], results[name]) for name in paths}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
 
 @dataclass(frozen=True)
@@ -63,4 +64,4 @@ def hypothetical_plan(conn: psycopg.Connection, create_index: str, explain: str)
 
 def plan_text(conn: psycopg.Connection, explain: str) -> str:
     """The plain EXPLAIN (no ANALYZE) of a statement, as text."""
-    return "\n".join(r[0] for r in conn.execute("EXPLAIN " + explain))
+    return "\n".join(r[0] for r in conn.execute(sql.SQL("EXPLAIN {}").format(sql.SQL(explain))))

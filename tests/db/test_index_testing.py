@@ -22,9 +22,7 @@ READS = 3000  # queries of the read mix per replay
 @pytest.fixture(scope="module")
 def growth_sim_templates(pg_cluster: Cluster) -> Iterator[Templates]:
     """The plugin's templates on the test session's cluster (instead of the private cluster under $GROWTH_SIM_HOME)."""
-    templates = Templates(pg_cluster.dsn("postgres"))
-    yield templates
-    templates.close()
+    yield Templates(pg_cluster.dsn("postgres"))
 
 
 def _board_stats(conn: psycopg.Connection) -> tuple[int, float]:

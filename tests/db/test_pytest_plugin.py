@@ -43,7 +43,7 @@ def test_sample_suite_builds_the_template_once_and_copies_it_per_test(
     built, reused, copies, _ = SUMMARY.search(first.stdout.str()).groups()
     assert (built, reused, copies) == ("1", "0", "4")
     key = FixtureSpec.of("taskpilot", "week-2", 0.001, 7).key
-    assert databases(pg_cluster, TEMPLATE_PREFIX) == [(TEMPLATE_PREFIX + key[:32], True)]
+    assert databases(pg_cluster, TEMPLATE_PREFIX + key[:32]) == [(TEMPLATE_PREFIX + key[:32], True)]
     assert databases(pg_cluster, COPY_PREFIX) == []
     assert databases(pg_cluster, "growth_sim_scratch_") == []
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from support import query, scalar
 
 from growth_sim.observe.report import format_report, gather
@@ -18,6 +17,7 @@ PAGE = 8192
 
 
 def test_sources_add_up_to_the_database_size(grown_week1: str) -> None:
+    dead_before = _dead_bytes(grown_week1)
     sources = gather(grown_week1)["sources"]
     now, by = sources["now"], sources["now"]["by_source"]
     size = scalar(grown_week1, "SELECT pg_database_size(current_database())")
@@ -27,9 +27,10 @@ def test_sources_add_up_to_the_database_size(grown_week1: str) -> None:
     heaps = dict(query(grown_week1, "SELECT relname, pg_relation_size(oid) FROM pg_class"
                                     " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"))
     assert {t: p["rows"] + p["dead"] + p["free"] for t, p in now["tables"].items()} == heaps
-    dead = scalar(grown_week1, "SELECT sum((pgstattuple(oid)).dead_tuple_len) FROM pg_class"
-                               " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")
-    assert by["dead"] == pytest.approx(dead, abs=len(heaps))
+    # the readings give dead space in percent of the heap to two decimals (half a step is 0.005 % of each heap);
+    # reads of the shared database prune pages now and then, so dead space only shrinks while it is measured
+    rounding = sum(heaps.values()) * 0.005 / 100 + len(heaps)
+    assert _dead_bytes(grown_week1) - rounding <= by["dead"] <= dead_before + rounding
     assert sources["knob"] == "attachments"
     assert by["payloads"] == scalar(grown_week1, "SELECT pg_total_relation_size(reltoastrelid) FROM pg_class"
                                                  " WHERE relname = 'attachments'")
@@ -75,3 +76,9 @@ def test_plan_says_the_budget_cannot_hold() -> None:
     plan = build_plan(profile, 0.01, 0, 168)
     assert plan["budget"]["line"].startswith("budget cannot hold")
     json.dumps(plan)
+
+
+def _dead_bytes(dsn: str) -> int:
+    """Bytes of dead tuples in the application's tables, by pgstattuple."""
+    return scalar(dsn, "SELECT sum((pgstattuple(oid)).dead_tuple_len)::bigint FROM pg_class"
+                       " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")

@@ -9,7 +9,11 @@ import psycopg
 from support import counts, table_digests
 
 from benchmarks import tape
+from benchmarks.baselines import dump
+from benchmarks.run import Bench
+from growth_sim.db.cluster import Cluster
 from growth_sim.engine import session
+from growth_sim.engine.advance import advance
 from growth_sim.engine.install import initialise
 from growth_sim.models.taskpilot import TABLES
 from growth_sim.profile import load_profile
@@ -72,3 +76,34 @@ def test_recording_streams_to_disk(dsn_factory: Callable[[], str], tmp_path: Pat
     with psycopg.connect(replayed) as conn:
         assert conn.execute("SELECT count(*), count(DISTINCT n), sum(length(pad)) FROM t").fetchone() == (
             chunks * rows_per_chunk, chunks * rows_per_chunk, chunks * rows_per_chunk * 107)
+
+
+def test_restore_baseline_gives_the_same_database_and_counts_its_writes(pg_cluster: Cluster,
+                                                                        dsn_factory: Callable[[], str],
+                                                                        tmp_path: Path):
+    """The restore of a grown database's dump has its rows, indexes and constraints; its sample counts the buffers
+    the server wrote and the WAL it generated for them."""
+    source, target = dsn_factory(), dsn_factory()
+    initialise(source, load_profile("taskpilot"), 3, 0.002)
+    advance(source, "initial")
+    dump(pg_cluster.bin_dir, source, tmp_path / "initial.dump")
+    bench = Bench(pg_cluster.home, "taskpilot", 3, 1)
+
+    sample = bench.restore(target, tmp_path / "initial.dump", rows=1, jobs=2)
+
+    assert table_digests(target) == table_digests(source)
+    assert _definitions(target) == _definitions(source)
+    assert sample.seconds > 0 and sample.disk_bytes > 10 * MIB
+    assert 0.5 * sample.disk_bytes < sample.buffer_writes < 4 * sample.disk_bytes  # hint bits write pages again
+    assert 0.5 * sample.disk_bytes < sample.wal_bytes < 3 * sample.disk_bytes
+
+
+def _definitions(dsn: str) -> list[tuple]:
+    """Every index of the application's tables by its definition, every constraint by name, kind and validity (a
+    CHECK's deparsed text changes in a dump and restore: a cast moves)."""
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            """SELECT indexdef, '', true FROM pg_indexes WHERE schemaname = 'public'
+               UNION ALL SELECT c.conname, c.contype::text, c.convalidated
+               FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public'
+               ORDER BY 1, 2""").fetchall()

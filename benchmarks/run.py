@@ -145,7 +145,7 @@ class Bench:
                     ticks += stat[11] + stat[12]
         return ticks / os.sysconf("SC_CLK_TCK")
 
-    def written(self) -> tuple[int, int]:
+    def written(self) -> int:
         """Bytes of shared buffers written so far (backends' evictions, checkpoints, the background writer)."""
         with connect(self.cluster.dsn("postgres"), autocommit=True) as conn:
             return conn.execute("SELECT (buffers_backend + buffers_checkpoint + buffers_clean)"
@@ -466,8 +466,9 @@ def markdown(m: Measured, figures: dict, settings: dict[str, str]) -> str:
 @click.option("--restore-jobs", type=int, default=2, show_default=True, help="pg_restore -j of the restore.")
 @click.option("--quick", is_flag=True, help="One round at scale 0.002, memory at 0.002 and 0.02, a 5 s naive loader.")
 @click.option("--full", is_flag=True,
-              help=f"One round at scale {FULL_SCALE:g} (about 2 GB, then 2 GB more in the week; 1-2 hours on 2 cores, "
-                   f"15 GB of temporary files), memory at {FULL_SCALE / 10:g} and {FULL_SCALE:g}.")
+              help=f"One round at scale {FULL_SCALE:g} (about 2 GB, then 2 GB more in the week; half an hour on 2 "
+                   "cores, up to 20 GB of disk: 8 GB of recordings and dump, the databases, WAL), memory at "
+                   f"{FULL_SCALE / 10:g} and {FULL_SCALE:g}.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Passed to growth-sim advance.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--profile", default="taskpilot", show_default=True)

@@ -1,4 +1,5 @@
-"""What growth-sim is compared with besides the raw-COPY limit: a naive loader and `pgbench -i`."""
+"""What growth-sim is compared with besides the raw-COPY limit: a naive loader, `pgbench -i` and the restore of a
+`pg_dump` of the same database."""
 
 from __future__ import annotations
 
@@ -105,19 +106,41 @@ def naive_load(dsn: str, seconds: float) -> Throughput:
         return Throughput(rows, time.perf_counter() - started, input_bytes)
 
 
-def pgbench_init(bin_dir: Path, dsn: str, scale: int) -> tuple[float, int]:
-    """Run `pgbench -i -s scale` into the database of `dsn`; (seconds, on-disk bytes it added)."""
+def _client_args(dsn: str) -> tuple[list[str], str]:
+    """Host, port and user of `dsn` as options of the PostgreSQL client programs, and its database name."""
     with connect(dsn, autocommit=True) as conn:
-        before = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
-        params = conn.info.get_parameters()
-        host, port, user, dbname = conn.info.host, conn.info.port, params.get("user", conn.info.user), conn.info.dbname
+        user = conn.info.get_parameters().get("user", conn.info.user)
+        return ["-h", conn.info.host, "-p", str(conn.info.port), "-U", user], conn.info.dbname
+
+
+def _run(command: list[str]) -> float:
+    """Run a client program to completion; its wall seconds."""
     started = time.perf_counter()
-    proc = subprocess.run([str(bin_dir / "pgbench"), "-i", "-q", "-s", str(scale), "-h", host, "-p", str(port),
-                           "-U", user, dbname], capture_output=True, text=True)
+    proc = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
-        raise RuntimeError(f"pgbench -i failed: {proc.stderr.strip().splitlines()[-1:]}")
-    with connect(dsn, autocommit=True) as conn:
-        after = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
-    return seconds, after - before
+        raise RuntimeError(f"{Path(command[0]).name} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return seconds
 
+
+def pgbench_init(bin_dir: Path, dsn: str, scale: int) -> float:
+    """Run `pgbench -i -s scale` into the database of `dsn`; its seconds."""
+    options, dbname = _client_args(dsn)
+    return _run([str(bin_dir / "pgbench"), "-i", "-q", "-s", str(scale), *options, dbname])
+
+
+def dump(bin_dir: Path, dsn: str, path: Path) -> None:
+    """`pg_dump` the database of `dsn` to `path` in the custom format, uncompressed (the attachment previews are
+    already compressed bytes, and decompression would take client CPU from the restore)."""
+    options, dbname = _client_args(dsn)
+    _run([str(bin_dir / "pg_dump"), "-Fc", "-Z", "0", "-f", str(path), *options, dbname])
+
+
+def restore(bin_dir: Path, dsn: str, path: Path, jobs: int) -> float:
+    """`pg_restore -j jobs` of the dump at `path` into the empty database of `dsn`; its seconds.
+
+    pg_restore creates the tables, COPYs their data, then builds the indexes and adds the constraints, `jobs`
+    steps at a time.
+    """
+    options, dbname = _client_args(dsn)
+    return _run([str(bin_dir / "pg_restore"), "-j", str(jobs), "--exit-on-error", *options, "-d", dbname, str(path)])

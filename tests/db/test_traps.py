@@ -53,11 +53,12 @@ def test_other_settings_name_the_command_that_works(cli_env, fresh_db):
 
 
 def test_advance_states_its_plan_before_writing(cli_env, fresh_db):
-    plan = json.loads(run_cli(cli_env, "plan", "--to", "initial", "--scale", SCALE, "--json").stdout)["estimate"]
-    run = run_cli(cli_env, "advance", "--dsn", fresh_db, "--to", "initial", "--scale", SCALE)
+    scale = "0.01"  # an initial load long enough (several seconds) for its rate to count as measured
+    plan = json.loads(run_cli(cli_env, "plan", "--to", "initial", "--scale", scale, "--json").stdout)["estimate"]
+    run = run_cli(cli_env, "advance", "--dsn", fresh_db, "--to", "initial", "--scale", scale)
     assert run.returncode == 0, run.stderr
     first = run.stderr.splitlines()[0]
-    assert first.startswith(f"plan: grow to initial at scale {SCALE}: {plan['rows']:,} rows"), first
+    assert first.startswith(f"plan: grow to initial at scale {scale}: {plan['rows']:,} rows"), first
     assert "default rate" in first and "of disk" in first
     # the next run's estimate comes from what this machine measured on this database
     from growth_sim.engine.estimate import estimate

@@ -1,9 +1,11 @@
-"""The initial dataset: its units (chunks of each table), widths calibrated on the first chunks, workers.
+"""The initial dataset: its units (chunks of each table, the restore path's steps), widths calibrated on the
+first chunks, workers.
 
 The units run in the model's insert order. A calibrated table's first `CALIBRATION_CHUNKS` chunks, the size
-knob's chunks and the reference and history units run on the session, one after the other, each measured; the
-other chunks depend on no measurement and are published as claims (see `growth_sim.engine.claims`) that any
-worker writes, on this machine (``--jobs``) or on another that joins the run.
+knob's chunks, the reference and history units and the drops of the restore path (`growth_sim.engine.deferred`)
+run on the session, one after the other; the other chunks depend on no measurement and, with the index builds
+and the foreign keys' validations, are published as claims (see `growth_sim.engine.claims`) that any worker
+writes, on this machine (``--jobs``) or on another that joins the run.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import itertools
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import psycopg
 
 from growth_sim.db import ledger
-from growth_sim.engine import claims, parallel, pipeline
+from growth_sim.engine import claims, deferred, parallel, pipeline
 from growth_sim.engine.pipeline import Statement
 from growth_sim.engine.progress import Progress
 from growth_sim.engine.session import Session
@@ -25,8 +28,27 @@ from growth_sim.observe import measure
 INITIAL_CHUNK_ROWS = 20_000
 INITIAL_CHUNKS = 10  # at least this many chunks per table, so that widths can be calibrated
 CALIBRATION_CHUNKS = 3  # a table's width is calibrated on its first chunks, then frozen for the rest
+SET_ASIDE = "initial/~set-aside"
+FOREIGN_KEYS = "initial/~foreign-keys"
+HISTORY = "initial/~history"
+DROP_INDEXES = "/~drop-indexes"
 
-Unit = tuple[str, str | None, int, int]  # (unit name, stream, first, stop) of the initial load
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit of the initial load: rows [first, stop) of `stream`, or a step of the restore path.
+
+    Units of one `phase` run together: first those that are not `published`, here one after the other, then the
+    published ones on every worker; the next phase starts when all are done.
+    """
+
+    name: str
+    phase: str
+    stream: str | None = None
+    first: int = 0
+    stop: int = 0
+    statement: str | None = None
+    published: bool = False
 
 
 class InitialLoad:
@@ -36,35 +58,59 @@ class InitialLoad:
         self.session = session
 
     def units(self) -> list[Unit]:
-        """(unit name, stream, first, stop) of the initial load.
+        """Every unit of the initial load, in order.
 
-        The history's updates come before the payload knob, which goes last so that it absorbs what the rest
-        (dead tuples included) left of the size plan.
+        The reference data first, then the restore path (`growth_sim.engine.deferred`): the foreign keys of
+        the model's tables set aside, each table's chunks (its secondary indexes dropped once its first chunks
+        calibrated its width), the indexes built, the foreign keys added and validated. Then the history's
+        edits, on the built indexes as the application's were, and the payload knob last, so that it absorbs
+        what the rest (dead tuples included) left of the size plan.
         """
-        model = self.session.model
-        units: list[Unit] = [("initial/reference", None, 0, 0)]
+        session, model = self.session, self.session.model
+        steps = self._deferred()
+        units = [Unit("initial/reference", "reference"), Unit(SET_ASIDE, "reference")]
         for stream in model.insert_order:
-            if stream == model.size_knob:
-                continue
-            units += self._chunks(stream)
-        units.append(("initial/~history", None, 0, 0))
-        return units + self._chunks(model.size_knob)
+            if stream != model.size_knob:
+                units += self._table(stream, steps)
+        units += [Unit(s.unit, "indexes", s.table, statement=s.build().as_string(session.conn), published=True)
+                  for s in steps if s.kind == deferred.INDEX]
+        units.append(Unit(FOREIGN_KEYS, "foreign keys"))
+        units += [Unit(s.unit, "foreign keys", s.table, statement=s.validate().as_string(session.conn),
+                       published=True) for s in steps if s.kind == deferred.FOREIGN_KEY]
+        units.append(Unit(HISTORY, "history"))
+        return units + [Unit(name, model.size_knob, model.size_knob, a, b) for name, a, b in self._chunks(
+            model.size_knob)]
 
-    def _chunks(self, stream: str) -> list[Unit]:
+    def _table(self, stream: str, steps: list[deferred.Deferred]) -> list[Unit]:
+        """A table's chunks: those that calibrate its width, the drop of its indexes, the published rest."""
+        chunks = [Unit(name, stream, stream, a, b, published=True) for name, a, b in self._chunks(stream)]
+        width = self.session.profile.widths.get(stream)
+        calibrated = CALIBRATION_CHUNKS if width is not None and width.bytes_per_row else 0
+        head = [replace(u, published=False) for u in chunks[:calibrated]]
+        drop = [Unit(f"initial/{stream}{DROP_INDEXES}", stream, stream)] if any(
+            s.kind == deferred.INDEX and s.table == self._qualified(stream) for s in steps) else []
+        return head + drop + chunks[calibrated:]
+
+    def _chunks(self, stream: str) -> list[tuple[str, int, int]]:
         total = self.session.schedule.initial(stream)
         chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
-        return [(f"initial/{stream}/{k:05d}", stream, first, min(total, first + chunk))
+        return [(f"initial/{stream}/{k:05d}", first, min(total, first + chunk))
                 for k, first in enumerate(range(0, total, chunk))]
 
-    def load(self, report: Callable[[Progress], None], jobs: int = 1) -> None:
-        """Write the initial units not done yet; chunks that depend on no measurement go to `jobs` workers.
+    def _deferred(self) -> list[deferred.Deferred]:
+        model = self.session.model
+        return deferred.plan(self.session.conn, [t for t in model.insert_order if t != model.size_knob])
 
-        Children wait for their parents: each stream's published chunks are written before the next stream's.
-        """
+    def _qualified(self, table: str) -> str:
+        return self.session.conn.execute("SELECT %s::regclass::text", (table,)).fetchone()[0]
+
+    def load(self, report: Callable[[Progress], None], jobs: int = 1) -> None:
+        """Write the initial units not done yet; published units go to `jobs` workers, phase after phase."""
         session = self.session
+        claims.ensure(session.conn)
+        deferred.ensure(session.conn)
         units = self.units()
         done = ledger.done_units(session.conn, "initial/")
-        claims.ensure(session.conn)
         started, written, finished = time.monotonic(), 0, len(done)
 
         def count(rows: int) -> None:
@@ -73,39 +119,44 @@ class InitialLoad:
             report(Progress("initial", finished, len(units), None, written, 0, time.monotonic() - started))
 
         workers = parallel.Workers(session.dsn, session.inserts, session.clock(0), count)
-        for stream, group in itertools.groupby(units, key=lambda u: u[1]):
-            serial, published = self._split(stream, list(group))
-            for unit in serial:
-                if unit[0] not in done:
-                    count(self._unit(*unit, last=unit == units[-1]))
-            todo = [u for u in published if u[0] not in done]
+        for _, group in itertools.groupby(units, key=lambda u: u.phase):
+            group = list(group)
+            for unit in group:
+                if not unit.published and unit.name not in done:
+                    count(self._unit(unit, last=unit == units[-1]))
+            todo = [u for u in group if u.published and u.name not in done]
+            rows = [(u.name, u.stream, u.first, u.stop) for u in todo if u.statement is None]
+            if rows:
+                claims.publish(session.conn, rows, session.widths())
+            if statements := [(u.name, u.stream, u.statement) for u in todo if u.statement is not None]:
+                claims.publish_statements(session.conn, statements)
             if todo:
-                claims.publish(session.conn, todo, session.widths())
                 workers.run(session.conn, jobs, lambda conn: claims.pending(conn) > 0)
 
-    def _split(self, stream: str | None, group: list[Unit]) -> tuple[list[Unit], list[Unit]]:
-        """The units of `stream` run one by one here, and those any worker may write."""
-        width = self.session.profile.widths.get(stream) if stream else None
-        if stream is None or stream == self.session.model.size_knob:
-            return group, []
-        calibrated = CALIBRATION_CHUNKS if width is not None and width.bytes_per_row else 0
-        return group[:calibrated], group[calibrated:]
-
-    def _unit(self, unit: str, stream: str | None, first: int, stop: int, *, last: bool) -> int:
+    def _unit(self, unit: Unit, *, last: bool) -> int:
         """One unit of the initial load, here and now; the rows it wrote."""
         session, model = self.session, self.session.model
         t0 = time.monotonic()
+        rows: dict[str, int] = {}
         with session.unit(0):
-            if unit == "initial/reference":
+            if unit.name == "initial/reference":
                 rows = pipeline.write(session.conn, pipeline.prefetched(model.reference_batches()))
-            elif stream is None:
+            elif unit.name == HISTORY:
                 rows = pipeline.write(session.conn, pipeline.prefetched(
                     Statement(op.sql, op.params, session.clock(op.hour), name=op.name, rows=op.rows)
                     for op in model.history_operations()))
+            elif unit.name == SET_ASIDE:
+                deferred.set_aside(session.conn, self._deferred())
+            elif unit.name == FOREIGN_KEYS:
+                for step in self._deferred():
+                    if step.kind == deferred.FOREIGN_KEY:
+                        session.conn.execute(step.build())
+            elif unit.name.endswith(DROP_INDEXES):
+                deferred.drop_indexes(session.conn, self._deferred(), self._qualified(unit.stream))
             else:
-                rows = {stream: stop - first}
-                self._chunk(stream, first, stop)
-            ledger.record_unit(session.conn, unit, None, rows, time.monotonic() - t0,
+                rows = {unit.stream: unit.stop - unit.first}
+                self._chunk(unit.stream, unit.first, unit.stop)
+            ledger.record_unit(session.conn, unit.name, None, rows, time.monotonic() - t0,
                                clock_hour=0 if last else None, state=session.state())
         return sum(rows.values())
 

@@ -18,7 +18,7 @@ import psycopg
 
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect
-from growth_sim.engine import claims, pipeline
+from growth_sim.engine import claims, deferred, pipeline
 from growth_sim.models.api import Widths
 
 POLL_SECONDS = 0.2
@@ -76,10 +76,12 @@ class Workers:
                 claim = claims.claim(conn)
                 if claim is not None:
                     pipeline.set_clock(conn, self.clock)
-                    pipeline.write(conn, pipeline.prefetched(
-                        self.inserts(claim.stream, claim.first, claim.stop, claim.widths)))
-                    ledger.record_unit(conn, claim.unit, None, {claim.stream: claim.stop - claim.first},
-                                       time.monotonic() - t0, worker=name)
+                    if claim.statement is not None:
+                        deferred.run(conn, claim.statement)
+                    else:
+                        pipeline.write(conn, pipeline.prefetched(
+                            self.inserts(claim.stream, claim.first, claim.stop, claim.widths)))
+                    ledger.record_unit(conn, claim.unit, None, _rows(claim), time.monotonic() - t0, worker=name)
             if claim is not None:
                 with self._lock:
                     self._on_unit(claim.stop - claim.first)
@@ -87,6 +89,10 @@ class Workers:
                 time.sleep(POLL_SECONDS)
             else:
                 return
+
+
+def _rows(claim: claims.Claim) -> dict[str, int]:
+    return {} if claim.statement is not None else {claim.stream: claim.stop - claim.first}
 
 
 def _worker_name(n: int) -> str:

@@ -1,0 +1,121 @@
+"""The restore path of the initial load: secondary indexes and foreign keys set aside while the data is copied.
+
+pg_restore and ``pgbench -i`` copy rows into tables without their secondary indexes and foreign keys, then build
+each index with one sort and check each foreign key with one join, where a loaded table pays a B-tree insert per
+row and index and a parent lookup per row and key. The initial load does the same for the model's tables (all
+its streams but the size knob, which is written last and measured): the definitions are kept in
+``growth_sim.deferred`` in the transaction that drops them, so that a resumed run builds the same ones, and
+every drop, build and validation is a unit of the ledger. Indexes backing a primary key, unique or exclusion
+constraint stay (foreign keys and the history's updates need them), and so do CHECK constraints and triggers.
+
+The result is the schema's own: the same index definitions (``pg_get_indexdef``), the same constraints, all
+validated. What differs from a table grown row by row is what the application's past would have left: compact
+indexes (the history's edits run after the builds, as they did after the rows were written) and no lock-only
+``xmax`` from foreign-key checks on the parents' rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+INDEX, FOREIGN_KEY = "index", "foreign key"
+MAINTENANCE_WORK_MEM = "512MB"  # per build: sorts of the largest indexes at scale 1 fit, with room for two at once
+
+DDL = """
+CREATE TABLE IF NOT EXISTS growth_sim.deferred (
+    position    int  PRIMARY KEY,          -- catalog order, so that builds are published in a stable order
+    kind        text NOT NULL,             -- 'index' or 'foreign key'
+    table_name  text NOT NULL,             -- the table it is on (qualified as regclass prints it)
+    name        text NOT NULL,             -- the index (qualified) or the constraint
+    definition  text NOT NULL              -- pg_get_indexdef, or pg_get_constraintdef
+);
+"""
+
+_CATALOG = """
+SELECT %(index)s, i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+  FROM pg_index i
+ WHERE i.indrelid = ANY(%(tables)s::regclass[])
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+                   AND c.contype IN ('p', 'u', 'x'))
+UNION ALL
+SELECT %(fk)s, c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid)
+  FROM pg_constraint c
+ WHERE c.contype = 'f' AND c.conrelid = ANY(%(tables)s::regclass[])
+ ORDER BY 1 DESC, 2, 3
+"""
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """An index or a foreign key the initial load builds after the data."""
+
+    kind: str
+    table: str
+    name: str
+    definition: str
+
+    @property
+    def unit(self) -> str:
+        """The ledger's name for its build (an index) or its validation (a foreign key)."""
+        if self.kind == INDEX:
+            return f"initial/~index/{self.name}"
+        return f"initial/~validate/{self.table}.{self.name}"
+
+    def drop(self) -> sql.Composable:
+        if self.kind == INDEX:
+            return sql.SQL("DROP INDEX {}").format(sql.SQL(self.name))
+        return sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.SQL(self.table), sql.Identifier(self.name))
+
+    def build(self) -> sql.Composable:
+        """The index as the schema defines it, or the constraint added without checking the rows (see `validate`)."""
+        if self.kind == INDEX:
+            return sql.SQL(self.definition)
+        return sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID").format(
+            sql.SQL(self.table), sql.Identifier(self.name), sql.SQL(self.definition))
+
+    def validate(self) -> sql.Composable:
+        """Check a foreign key's rows: one join, holding no lock that keeps other validations waiting."""
+        return sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(sql.SQL(self.table), sql.Identifier(self.name))
+
+
+def ensure(conn: psycopg.Connection) -> None:
+    conn.execute(DDL)
+
+
+def plan(conn: psycopg.Connection, tables: Iterable[str]) -> list[Deferred]:
+    """What the load sets aside on `tables`: as recorded by `set_aside`, or (before it ran) as the catalog has it."""
+    rows = conn.execute("SELECT kind, table_name, name, definition FROM growth_sim.deferred ORDER BY position"
+                        ).fetchall()
+    if not rows:
+        rows = conn.execute(_CATALOG, {"tables": list(tables), "index": INDEX, "fk": FOREIGN_KEY}).fetchall()
+    return [Deferred(*row) for row in rows]
+
+
+def set_aside(conn: psycopg.Connection, steps: list[Deferred]) -> None:
+    """Record `steps` and drop the foreign keys among them (inside the unit's transaction).
+
+    The indexes are dropped table by table, once the table's widths are calibrated (`drop_indexes`).
+    """
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO growth_sim.deferred (position, kind, table_name, name, definition)"
+                        " VALUES (%s, %s, %s, %s, %s)",
+                        [(n, s.kind, s.table, s.name, s.definition) for n, s in enumerate(steps)])
+    for step in steps:
+        if step.kind == FOREIGN_KEY:
+            conn.execute(step.drop())
+
+
+def drop_indexes(conn: psycopg.Connection, steps: list[Deferred], table: str) -> None:
+    for step in steps:
+        if step.kind == INDEX and step.table == table:
+            conn.execute(step.drop())
+
+
+def run(conn: psycopg.Connection, statement: str) -> None:
+    """A build or a validation (inside the unit's transaction), with memory for its sort."""
+    conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(MAINTENANCE_WORK_MEM)))
+    conn.execute(statement)

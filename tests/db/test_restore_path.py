@@ -1,0 +1,111 @@
+"""The initial load by the restore path (`growth_sim.engine.deferred`): the model's secondary indexes and foreign
+keys set aside while the data is copied, built after it, each a unit of the ledger. The schema comes out as its
+DDL defines it, every constraint validated, and a kill -9 during an index build or a constraint step resumes to
+the same database."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+
+import psycopg
+from recipes import INITIAL, INITIAL_HUNDREDTH
+from support import content_digests, counts, growth_sim_command, query, run_cli, scalar, wait_for_lock_release
+
+from growth_sim.engine.install import initialise
+from growth_sim.fixtures.templates import FixtureDatabase
+from growth_sim.models.taskpilot import TABLES
+from growth_sim.profile import load_profile
+
+
+def _catalog(dsn: str) -> dict[str, list[tuple]]:
+    """The public schema's indexes and constraints as the server prints them, and whether each is validated."""
+    return {
+        "indexes": query(dsn, "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+                              " ORDER BY 1, 2"),
+        "constraints": query(dsn, "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated"
+                                  " FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2"),
+    }
+
+
+def test_the_load_leaves_the_schema_its_ddl_defines(grown_initial: str, fresh_db: str):
+    initialise(fresh_db, load_profile("taskpilot"), INITIAL.seed, INITIAL.scale)  # the schema, no rows
+    grown, ddl = _catalog(grown_initial), _catalog(fresh_db)
+    assert grown == ddl
+    assert all(validated for *_, validated in grown["constraints"])
+    # the restore path did set them aside: each build and each validation is a unit of the ledger
+    units = {u for (u,) in query(grown_initial, "SELECT unit FROM growth_sim.units WHERE unit LIKE 'initial/~%'")}
+    assert "initial/~index/idx_issues_sort_order" in units
+    assert "initial/~validate/comments.comments_issue_id_fkey" in units
+    deferred = query(grown_initial, "SELECT kind, count(*) FROM growth_sim.deferred GROUP BY 1 ORDER BY 1")
+    assert dict(deferred) == {
+        "foreign key": sum(1 for u in units if u.startswith("initial/~validate/")),
+        "index": sum(1 for u in units if u.startswith("initial/~index/")),
+    }
+    assert dict(deferred)["index"] >= 25 and dict(deferred)["foreign key"] >= 15
+
+
+def _waiting(dsn: str, statement: str, proc: subprocess.Popen[str], timeout: float = 120) -> str:
+    """Wait until the run's backend waits on a lock in a statement starting with `statement`; its text."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else proc.returncode
+        rows = query(dsn, "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                     (statement + "%",))
+        if rows:
+            return rows[0][0]
+        time.sleep(0.02)
+    raise AssertionError(f"the run never waited in {statement}")
+
+
+def _wait_unit(dsn: str, unit: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not scalar(dsn, "SELECT count(*) FROM growth_sim.units WHERE unit = %s", (unit,)):
+        assert proc.poll() is None and time.monotonic() < deadline, f"the run never wrote {unit}"
+        time.sleep(0.02)
+
+
+def _start(env: dict[str, str], dsn: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([*growth_sim_command(), "advance", "--to", "initial", "--dsn", dsn, "-q"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _kill(proc: subprocess.Popen[str], dsn: str, blocker: psycopg.Connection) -> None:
+    proc.kill()
+    proc.wait()
+    blocker.rollback()
+    wait_for_lock_release(dsn)
+
+
+def test_kill_9_in_an_index_build_and_in_a_constraint_step_resumes_to_the_same_database(
+        fresh_db: str, cli_env: dict[str, str], shared_db: Callable[..., FixtureDatabase]):
+    reference = shared_db(INITIAL_HUNDREDTH).dsn
+    initialise(fresh_db, load_profile("taskpilot"), INITIAL_HUNDREDTH.seed, INITIAL_HUNDREDTH.scale)
+    with psycopg.connect(fresh_db) as first, psycopg.connect(fresh_db) as second:
+        # Once issues' indexes are dropped, lock issues against their builds: the run copies the other tables,
+        # builds the indexes of the tables before issues in name order and waits in the first build on issues.
+        run = _start(cli_env, fresh_db)
+        _wait_unit(fresh_db, "initial/issues/~drop-indexes", run)
+        second.execute("LOCK TABLE issues IN ROW EXCLUSIVE MODE")
+        assert "ON public.issues" in _waiting(fresh_db, "CREATE INDEX", run)
+        _kill(run, fresh_db, second)
+        built = scalar(fresh_db, "SELECT count(*) FROM growth_sim.units WHERE unit LIKE 'initial/~index/%'")
+        assert 0 < built < scalar(fresh_db, "SELECT count(*) FROM growth_sim.deferred WHERE kind = 'index'")
+        assert scalar(fresh_db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'issues'"
+                                " AND indexname LIKE 'idx%'") == 0  # rolled back with the unit
+
+        # Resumed, the run builds the rest and waits in the constraint step (labels is a parent it locks).
+        first.execute("LOCK TABLE labels IN EXCLUSIVE MODE")
+        run = _start(cli_env, fresh_db)
+        assert "ADD CONSTRAINT" in _waiting(fresh_db, "ALTER TABLE", run)
+        _kill(run, fresh_db, first)
+        assert scalar(fresh_db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
+                                " AND conrelid = 'comments'::regclass") == 0
+
+    finished = run_cli(cli_env, "advance", "--to", "initial", "--dsn", fresh_db, "-q")
+    assert finished.returncode == 0, finished.stderr
+    assert _catalog(fresh_db) == _catalog(reference)
+    assert content_digests(fresh_db) == content_digests(reference)
+    assert counts(fresh_db, TABLES) == counts(reference, TABLES)
+    assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.claims") == 0

@@ -10,6 +10,7 @@ from growth_sim.db.homes import write_private
 from growth_sim.db.serverlog import last_line
 from growth_sim.db.serveruser import run_server_tool, server_user_ids
 from growth_sim.db.state import CONF_FILE, ClusterState
+from growth_sim.db.tuning import bulk_growth
 from growth_sim.errors import ClusterError
 
 
@@ -56,11 +57,7 @@ def write_conf(state: ClusterState, bin_dir: Path) -> None:
         f"unix_socket_directories = {_conf_quote(str(state.socket_dir))}",
         "unix_socket_permissions = 0700",
         f"shared_preload_libraries = '{', '.join(preload_libraries(bin_dir))}'",
-        "pg_stat_statements.track = all",
-        "track_io_timing = on",
-        "shared_buffers = 128MB",
-        "max_wal_size = 4GB",
-        "checkpoint_timeout = 15min",
+        *(f"{s.name} = {_conf_quote(s.value)}  # {s.reason}" for s in bulk_growth()),
         "logging_collector = on",
         "log_directory = 'log'",
         "log_filename = 'postgresql-%Y-%m-%d.log'",

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 import growth_sim
 from growth_sim.cli import cli
-from growth_sim.db import binaries
+from growth_sim.db import binaries, tuning
 from growth_sim.db.cluster import Cluster
 from growth_sim.errors import ClusterError
 
@@ -104,6 +104,17 @@ def test_settings(pg_cluster: Cluster):
         "unix_socket_permissions": "0700",
     }
     assert list((pg_cluster.data_dir / "log").glob("postgresql-*.log"))
+
+
+def test_the_settings_for_bulk_growth_are_the_servers(pg_cluster: Cluster):
+    with psycopg.connect(pg_cluster.dsn()) as conn:
+        for setting in tuning.bulk_growth():
+            current, same = conn.execute(
+                "SELECT current_setting(%(n)s), CASE WHEN %(v)s ~ '^[0-9]+[MG]B$'"
+                " THEN pg_size_bytes(current_setting(%(n)s)) = pg_size_bytes(%(v)s)"
+                " ELSE current_setting(%(n)s) = %(v)s END", {"n": setting.name, "v": setting.value}).fetchone()
+            assert same, (setting.name, current, setting.value)
+    assert 128 <= int(tuning.bulk_growth()[0].value.removesuffix("MB")) <= 4096
 
 
 def test_stat_statements_and_pgstattuple(fresh_db: str):

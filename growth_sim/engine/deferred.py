@@ -115,6 +115,14 @@ def drop_indexes(conn: psycopg.Connection, steps: list[Deferred], table: str) ->
             conn.execute(step.drop())
 
 
+def with_insert_triggers(conn: psycopg.Connection, tables: Iterable[str]) -> set[str]:
+    """Those of `tables` with a trigger on INSERT (it may read the parents, so their rows must be there first)."""
+    rows = conn.execute("SELECT DISTINCT t.name FROM unnest(%s::text[]) AS t(name)"
+                        " JOIN pg_trigger g ON g.tgrelid = t.name::regclass"
+                        " WHERE NOT g.tgisinternal AND g.tgtype & 4 <> 0", (list(tables),)).fetchall()
+    return {r[0] for r in rows}
+
+
 def run(conn: psycopg.Connection, statement: str) -> None:
     """A build or a validation (inside the unit's transaction), with memory for its sort."""
     conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(MAINTENANCE_WORK_MEM)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -105,33 +106,49 @@ class InitialLoad:
         return self.session.conn.execute("SELECT %s::regclass::text", (table,)).fetchone()[0]
 
     def load(self, report: Callable[[Progress], None], jobs: int = 1) -> None:
-        """Write the initial units not done yet; published units go to `jobs` workers, phase after phase."""
+        """Write the initial units not done yet; published units go to `jobs` workers.
+
+        A table's units run while the workers still write the tables before it (their foreign keys are set aside),
+        unless the table has insert triggers, which may read its parents; the index builds, the foreign keys,
+        the history and the size knob wait until everything before them is written.
+        """
         session = self.session
         claims.ensure(session.conn)
         deferred.ensure(session.conn)
         units = self.units()
-        done = ledger.done_units(session.conn, "initial/")
-        started, written, finished = time.monotonic(), 0, len(done)
+        overlapping = self._overlapping()
+        started, written, finished, lock = time.monotonic(), 0, 0, threading.Lock()
 
         def count(rows: int) -> None:
             nonlocal written, finished
-            written, finished = written + rows, finished + 1
-            report(Progress("initial", finished, len(units), None, written, 0, time.monotonic() - started))
+            with lock:
+                written, finished = written + rows, finished + 1
+                report(Progress("initial", finished, len(units), None, written, 0, time.monotonic() - started))
 
         workers = parallel.Workers(session.dsn, session.inserts, session.clock(0), count)
-        for _, group in itertools.groupby(units, key=lambda u: u.phase):
-            group = list(group)
-            for unit in group:
-                if not unit.published and unit.name not in done:
-                    count(self._unit(unit, last=unit == units[-1]))
-            todo = [u for u in group if u.published and u.name not in done]
-            rows = [(u.name, u.stream, u.first, u.stop) for u in todo if u.statement is None]
-            if rows:
-                claims.publish(session.conn, rows, session.widths())
-            if statements := [(u.name, u.stream, u.statement) for u in todo if u.statement is not None]:
-                claims.publish_statements(session.conn, statements)
-            if todo:
-                workers.run(session.conn, jobs, lambda conn: claims.pending(conn) > 0)
+        with workers.started(jobs):
+            workers.drain(session.conn)  # what an interrupted run published, before anything is published again
+            done = ledger.done_units(session.conn, "initial/")
+            finished = len(done)
+            for phase, group in itertools.groupby(units, key=lambda u: u.phase):
+                if phase not in overlapping:
+                    workers.drain(session.conn)
+                group = list(group)
+                for unit in group:
+                    if not unit.published and unit.name not in done:
+                        count(self._unit(unit, last=unit == units[-1]))
+                todo = [u for u in group if u.published and u.name not in done]
+                if rows := [(u.name, u.stream, u.first, u.stop) for u in todo if u.statement is None]:
+                    claims.publish(session.conn, rows, session.widths())
+                if statements := [(u.name, u.stream, u.statement) for u in todo if u.statement is not None]:
+                    claims.publish_statements(session.conn, statements)
+            workers.drain(session.conn)
+
+    def _overlapping(self) -> set[str]:
+        """The tables whose units may run while earlier tables' published chunks are still being written."""
+        model = self.session.model
+        tables = [t for t in model.insert_order if t != model.size_knob]
+        return set(tables) - deferred.with_insert_triggers(self.session.conn, tables)
 
     def _unit(self, unit: Unit, *, last: bool) -> int:
         """One unit of the initial load, here and now; the rows it wrote."""

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -27,36 +28,70 @@ Inserts = Callable[[str, int, int, Widths], Iterator[pipeline.Step]]
 
 
 class Workers:
-    """Claim and write published units with `jobs` connections until `keep_going()` says stop.
+    """Claim and write published units on several connections.
 
-    `on_unit(rows)` is called (under a lock) after each unit a worker commits.
+    As a context (`started`): `jobs - 1` connections in threads for as long as it lasts, and the caller's own
+    connection whenever it waits for the published units to be written (`drain`). `run` works until
+    `keep_going()` says stop instead. `on_unit(rows)` is called (under a lock) after each unit a worker commits.
     """
 
     def __init__(self, dsn: str, inserts: Inserts, clock: str, on_unit: Callable[[int], None]) -> None:
         self.dsn, self.inserts, self.clock = dsn, inserts, clock
         self._on_unit, self._lock = on_unit, threading.Lock()
-        self._stop = threading.Event()
+        self._stop, self._finished = threading.Event(), threading.Event()
         self._conns: list[psycopg.Connection] = []
         self._errors: list[BaseException] = []
+        self._threads: list[threading.Thread] = []
+
+    @contextmanager
+    def started(self, jobs: int) -> Iterator[Workers]:
+        """`jobs - 1` workers in threads, writing units as they are published, until the context ends."""
+        self._start(jobs, lambda conn: not self._finished.is_set())
+        with self._stopping_on_error():
+            yield self
+        self._finished.set()
+        self._join()
+
+    def drain(self, conn: psycopg.Connection) -> None:
+        """Write published units on `conn` too, until none is left (those other workers hold included)."""
+        with self._stopping_on_error():
+            self._work(conn, _worker_name(0), lambda c: claims.pending(c) > 0)
+        if self._errors:
+            raise self._errors[0]
 
     def run(self, conn: psycopg.Connection, jobs: int, keep_going: Callable[[psycopg.Connection], bool]) -> None:
         """Work on `conn` in this thread and on `jobs - 1` new connections in threads, until all are idle."""
-        threads = [threading.Thread(target=self._thread, args=(n, keep_going), name=f"growth-sim-worker-{n}",
-                                    daemon=True) for n in range(1, jobs)]
-        for thread in threads:
-            thread.start()
-        try:
+        self._start(jobs, keep_going)
+        with self._stopping_on_error():
             self._work(conn, _worker_name(0), keep_going)
+        self._join()
+
+    def _start(self, jobs: int, keep_going: Callable[[psycopg.Connection], bool]) -> None:
+        self._threads = [threading.Thread(target=self._thread, args=(n, keep_going), name=f"growth-sim-worker-{n}",
+                                          daemon=True) for n in range(1, jobs)]
+        for thread in self._threads:
+            thread.start()
+
+    @contextmanager
+    def _stopping_on_error(self) -> Iterator[None]:
+        try:
+            yield
         except BaseException:
             self._stop.set()
             for other in list(self._conns):
                 other.cancel_safe()  # the unit in progress rolls back; its claim is free again
+            self._join_threads()
             raise
-        finally:
-            for thread in threads:
-                thread.join()
+
+    def _join(self) -> None:
+        self._join_threads()
         if self._errors:
             raise self._errors[0]
+
+    def _join_threads(self) -> None:
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
 
     def _thread(self, n: int, keep_going: Callable[[psycopg.Connection], bool]) -> None:
         try:

@@ -50,7 +50,7 @@ def _waiting(dsn: str, statement: str, proc: subprocess.Popen[str], timeout: flo
     """Wait until the run's backend waits on a lock in a statement starting with `statement`; its text."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else proc.returncode
+        assert proc.poll() is None, (statement, proc.stderr.read() if proc.stderr else proc.returncode)
         rows = query(dsn, "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
                      (statement + "%",))
         if rows:

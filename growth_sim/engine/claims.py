@@ -27,7 +27,6 @@ CREATE TABLE IF NOT EXISTS growth_sim.claims (
 );
 ALTER TABLE growth_sim.units ADD COLUMN IF NOT EXISTS worker text;  -- who wrote a claimed unit
 ALTER TABLE growth_sim.claims ADD COLUMN IF NOT EXISTS statement text;  -- instead of rows: DDL to run
-ALTER TABLE growth_sim.claims ADD COLUMN IF NOT EXISTS published bigserial;  -- claimed in publication order
 """
 
 
@@ -74,7 +73,7 @@ def publish_statements(conn: psycopg.Connection, units: list[tuple[str, str, str
 def claim(conn: psycopg.Connection) -> Claim | None:
     """Take the first free unit for the current transaction (its row is gone when the transaction commits)."""
     row = conn.execute(
-        "DELETE FROM growth_sim.claims WHERE unit = (SELECT unit FROM growth_sim.claims ORDER BY published"
+        "DELETE FROM growth_sim.claims WHERE unit = (SELECT unit FROM growth_sim.claims ORDER BY unit"
         " FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING unit, stream, first, stop, widths, statement").fetchone()
     if row is None:
         return None

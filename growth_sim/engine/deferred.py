@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 INDEX, FOREIGN_KEY = "index", "foreign key"
-MAINTENANCE_WORK_MEM = "512MB"  # per build: sorts of the largest indexes at scale 1 fit, with room for two at once
+MAINTENANCE_WORK_MEM = "512MB"  # at least, per build: the largest indexes at scale 1 sort in memory, two at once
 
 DDL = """
 CREATE TABLE IF NOT EXISTS growth_sim.deferred (
@@ -124,6 +124,9 @@ def with_insert_triggers(conn: psycopg.Connection, tables: Iterable[str]) -> set
 
 
 def run(conn: psycopg.Connection, statement: str) -> None:
-    """A build or a validation (inside the unit's transaction), with memory for its sort."""
-    conn.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(MAINTENANCE_WORK_MEM)))
+    """A build or a validation (inside the unit's transaction), with at least `MAINTENANCE_WORK_MEM` for its sort
+    (a server set higher keeps its own)."""
+    conn.execute("SELECT set_config('maintenance_work_mem', %(m)s, true) WHERE"
+                 " pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes(%(m)s)",
+                 {"m": MAINTENANCE_WORK_MEM})
     conn.execute(statement)

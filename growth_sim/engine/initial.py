@@ -88,8 +88,9 @@ class InitialLoad:
         width = self.session.profile.widths.get(stream)
         calibrated = CALIBRATION_CHUNKS if width is not None and width.bytes_per_row else 0
         head = [replace(u, published=False) for u in chunks[:calibrated]]
+        table = self._qualified(stream)
         drop = [Unit(f"initial/{stream}{DROP_INDEXES}", stream, stream)] if any(
-            s.kind == deferred.INDEX and s.table == self._qualified(stream) for s in steps) else []
+            s.kind == deferred.INDEX and s.table == table for s in steps) else []
         return head + drop + chunks[calibrated:]
 
     def _chunks(self, stream: str) -> list[tuple[str, int, int]]:

@@ -58,16 +58,21 @@ def row_count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
 
 
+def flush_statistics(conn: psycopg.Connection) -> None:
+    """Flush the session's pending statistics (outside a transaction), so that the server's tuple counts
+    include the units it has just committed (an ANALYZE after it is not overtaken by them)."""
+    if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+
+
 def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[str] = (), *,
                 fast: bool = False) -> dict[str, dict[str, Any]]:
     """Heap, index and TOAST bytes (and live/dead tuple statistics) of each table, and the `bloat` readings of
     those in `bloated`, in one statement; `fast` takes every bloat reading from pgstattuple_approx.
 
-    The session's own pending statistics are flushed first (outside a transaction), so that the tuple counts
-    include the units it has just committed.
+    The session's own pending statistics are flushed first (`flush_statistics`).
     """
-    if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
-        conn.execute("SELECT pg_stat_force_next_flush()")
+    flush_statistics(conn)
     stats = _BLOAT_STATS if bloated else sql.SQL("NULL::float8[]")  # pgstattuple may not be installed
     rows = conn.execute(
         sql.SQL("""SELECT relname, heap, idx, toast, rest + idx, live, dead, stats FROM (

@@ -89,6 +89,12 @@ class Model(Protocol):
         ...
 
     @property
+    def keys_by_construction(self) -> bool:
+        """Whether every row the hours insert points to parents that exist when it is written (and so needs no
+        foreign key check by the server, see `growth_sim.engine.session.Session.unchecked`)."""
+        ...
+
+    @property
     def changed_by(self) -> Mapping[str, tuple[str, ...]]:
         """For a table whose bloat the engine steers, the streams whose every event updates or deletes at most
         one of its rows: the bound on how much its bloat can grow between two readings. A table of the

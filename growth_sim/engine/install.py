@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -19,6 +20,9 @@ from growth_sim.observe import measure
 from growth_sim.profile import Profile, load_profile, profile_path
 from growth_sim.timeline.quantities import check_seed_scale
 from growth_sim.timeline.schedule import Schedule
+
+if TYPE_CHECKING:
+    from growth_sim.models.api import ModelPackage
 
 EXTENSIONS = ("pgstattuple", "pg_stat_statements")
 
@@ -39,6 +43,9 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
     did not create. `sizing` ``open`` makes the data independent of the server (see `controller`); None keeps
     an initialised database's own (``closed`` for a new one).
     """
+    package = model_for(profile)
+    package.build(Schedule(profile, scale), seed)  # what the model refuses in the profile, before anything is made
+    in_place: str = getattr(package, "IN_PLACE", "")
     created_db = ensure_database(dsn)
     wanted = ledger.Run(profile=profile_reference(profile), profile_hash=profile.content_hash, model=profile.model,
                         seed=seed, scale=scale, version=__version__, state={"sizing": sizing or "closed"})
@@ -56,10 +63,10 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
                     f"give its settings (or none), another database, or drop its data and start over with "
                     f"`{_init_command(profile, seed, scale)}`")
             ledger.acquire_lock(conn)
-            drop_everything(conn)
+            drop_everything(conn, package)
             action = "replaced"
         else:
-            foreign = foreign_tables(conn)
+            foreign = [t for t in foreign_tables(conn) if not in_place or not t.startswith(f"{in_place}.")]
             if foreign:
                 shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
                 raise DatabaseError(
@@ -73,7 +80,10 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
                         conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
                 except psycopg.Error as exc:
                     raise DatabaseError(f"cannot create extension {name}: {exc.diag.message_primary}") from None
-            conn.execute(model_for(profile).build_schema_sql())
+            if in_place:
+                wanted.state.update(_take_in_place(conn, package, in_place))
+            else:
+                conn.execute(package.build_schema_sql())
             # Measured here, before autovacuum can visit the new catalog rows: a later reading would depend on when
             # it did, and the data calibrated on it would differ from run to run.
             planned = Schedule(profile, scale).size_at(0)
@@ -119,7 +129,7 @@ def initialised(dsn: str, profile_name: str | None, seed: int | None, scale: flo
             drop_database(dsn)
         elif created_schema:
             with connect(dsn) as conn:
-                drop_everything(conn)
+                drop_everything(conn, model_for(profile))
         raise
 
 
@@ -171,10 +181,40 @@ def foreign_tables(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def drop_everything(conn: psycopg.Connection) -> None:
-    """Drop the application schema and the ledger of a database growth-sim initialised (for --force)."""
+def drop_everything(conn: psycopg.Connection, package: ModelPackage | None = None) -> None:
+    """Drop the application schema and the ledger of a database growth-sim initialised (for --force); a schema
+    in place (`package` ``IN_PLACE``) is kept, its rows removed and its search_path setting undone."""
+    in_place = getattr(package, "IN_PLACE", "")
     with conn.transaction():
+        if in_place:
+            said = ledger.load(conn).state.get("search_path") if ledger.exists(conn) else None
+            if said:
+                conn.execute(sql.SQL("ALTER DATABASE {} RESET search_path").format(sql.Identifier(said)))
+            conn.execute(_truncate(package.TABLES, in_place))
+            conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")
+            return
         conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
+
+
+def _take_in_place(conn: psycopg.Connection, package: ModelPackage, schema: str) -> dict[str, str]:
+    """Make schema `schema`, already in the database, the model's: refuses one whose catalog changed since the
+    profile was made or whose tables hold rows; restarts the tables' sequences (keys are computed from ordinals);
+    makes it the database's search_path when the connection's current schema is another. The settings the
+    ledger keeps of it."""
+    package.check_schema(conn, empty=True)
+    conn.execute(_truncate(package.TABLES, schema))
+    if conn.execute("SELECT current_schema() IS DISTINCT FROM %s", (schema,)).fetchone()[0]:
+        database = conn.execute("SELECT current_database()").fetchone()[0]
+        path = sql.SQL("{}, public").format(sql.Identifier(schema))
+        conn.execute(sql.SQL("ALTER DATABASE {} SET search_path = ").format(sql.Identifier(database)) + path)
+        conn.execute(sql.SQL("SET LOCAL search_path = ") + path)
+        return {"search_path": database}
+    return {}
+
+
+def _truncate(tables: frozenset[str], schema: str) -> sql.Composed:
+    return sql.SQL("TRUNCATE {} RESTART IDENTITY").format(
+        sql.SQL(", ").join(sql.Identifier(schema, t) for t in sorted(tables)))
 

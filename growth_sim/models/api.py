@@ -161,7 +161,7 @@ class Probe(Protocol):
         ...
 
     def has_table(self, name: str) -> bool:
-        """Whether the public schema holds table `name`."""
+        """Whether the application's schema (the connection's current schema) holds table `name`."""
         ...
 
     def simulated_now(self) -> datetime:

@@ -13,6 +13,7 @@ from psycopg import sql
 from growth_sim import __version__
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect, describe, drop_database, ensure_database
+from growth_sim.engine import deferred
 from growth_sim.engine.controller import initial_room
 from growth_sim.errors import DatabaseError
 from growth_sim.models import model_for
@@ -191,6 +192,7 @@ def drop_everything(conn: psycopg.Connection, package: ModelPackage | None = Non
             if said:
                 conn.execute(sql.SQL("ALTER DATABASE {} RESET search_path").format(sql.Identifier(said)))
             conn.execute(_truncate(package.TABLES, in_place))
+            deferred.restore(conn)  # what an interrupted initial load set aside is the schema's own
             conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")
             return
         conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")
@@ -201,11 +203,15 @@ def drop_everything(conn: psycopg.Connection, package: ModelPackage | None = Non
 def _take_in_place(conn: psycopg.Connection, package: ModelPackage, schema: str) -> dict[str, str]:
     """Make schema `schema`, already in the database, the model's: refuses one whose catalog changed since the
     profile was made or whose tables hold rows; restarts the tables' sequences (keys are computed from ordinals);
-    makes it the database's search_path when the connection's current schema is another. The settings the
-    ledger keeps of it."""
+    makes it the database's search_path (``ALTER DATABASE ... SET``) unless the connection's own settings (its
+    DSN's options, its role's, the server's) make it the current schema. What the ledger keeps of it."""
+    # A search_path from the database's settings may be one this function made before (and `drop_everything`
+    # reset since): it is made again. (Asked first: reading the catalog sets search_path in the transaction.)
+    elsewhere = conn.execute("SELECT current_schema() IS DISTINCT FROM %s OR source = 'database' FROM pg_settings"
+                             " WHERE name = 'search_path'", (schema,)).fetchone()[0]
     package.check_schema(conn, empty=True)
     conn.execute(_truncate(package.TABLES, schema))
-    if conn.execute("SELECT current_schema() IS DISTINCT FROM %s", (schema,)).fetchone()[0]:
+    if elsewhere:
         database = conn.execute("SELECT current_database()").fetchone()[0]
         path = sql.SQL("{}, public").format(sql.Identifier(schema))
         conn.execute(sql.SQL("ALTER DATABASE {} SET search_path = ").format(sql.Identifier(database)) + path)

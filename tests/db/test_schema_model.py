@@ -391,3 +391,32 @@ def test_a_refused_profile_in_place_leaves_nothing_behind(
         run = run_cli(env, "advance", "--dsn", dsn, "--profile", str(profile), "--to", "week-1")
         assert_user_error(run, *words)
         _nothing_initialised(dsn, "app")
+
+
+def test_a_schema_in_place_starts_over_with_force(env: dict[str, str], pg_cluster, tmp_path: Path) -> None:
+    """`init --force` on a schema grown in place empties its tables and keeps the schema whole: what an interrupted
+    initial load had set aside (foreign keys, indexes) is put back, so the schema still matches its catalog."""
+    from growth_sim.engine import deferred
+
+    with _billing_database(pg_cluster, "forceinplace", "app") as dsn:
+        profile = _profile_in_place(env, dsn, tmp_path, "--schema-name", "app")
+        init = ("init", "--dsn", dsn, "--profile", str(profile), "--scale", "0.05")
+        assert run_cli(env, *init).returncode == 0
+        keys = ("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"
+                " AND connamespace = 'app'::regnamespace")
+        indexes = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'app'"
+        whole = (query(dsn, keys)[0][0], query(dsn, indexes)[0][0])
+        with psycopg.connect(dsn) as conn:  # the first steps of an initial load, interrupted
+            deferred.ensure(conn)
+            steps = deferred.plan(conn, sorted(models.model_for(load_profile(str(profile))).TABLES))
+            deferred.set_aside(conn, steps)
+            deferred.drop_indexes(conn, steps, "usage_events")
+        assert {s.kind for s in steps} == {deferred.INDEX, deferred.FOREIGN_KEY}
+        assert query(dsn, keys)[0][0] == 0 and query(dsn, indexes)[0][0] < whole[1]
+        run = run_cli(env, *init, "--seed", "2", "--force")
+        assert run.returncode == 0, run.stderr
+        assert (query(dsn, keys)[0][0], query(dsn, indexes)[0][0]) == whole
+        _advance(env, dsn, "--to", "week-1")
+        planned = Schedule(load_profile(str(profile)), 0.05)
+        assert query(dsn, "SELECT count(*) FROM app.invoices")[0][0] == planned.rows("invoices", 168)
+        assert _revalidate(dsn, "app") >= 8

@@ -18,7 +18,6 @@ def profile_group() -> None:
 
 
 @profile_group.command("new", epilog=examples(
-    "growth-sim profile new --schema shop.sql -o shop.toml",
     "growth-sim profile new --schema shop.sql -o shop.toml --force",
     "growth-sim profile new --dsn postgresql://localhost/shop -o shop.toml",
     "growth-sim profile new --dsn postgresql://localhost/shop --schema-name app -o shop.toml"))
@@ -26,9 +25,8 @@ def profile_group() -> None:
 @click.option("--schema", "schema", type=click.Path(path_type=Path), default=None,
               metavar="FILE", help="The application's DDL file (CREATE TABLE, TYPE, DOMAIN, INDEX ...). Without it, "
                                    "the schema is read in place from the --dsn database.")
-@click.option("--schema-name", default=None, metavar="NAME",
-              help="Without --schema: the schema of the --dsn database to read (its tables must hold no rows). "
-                   "[default: the connection's current schema, usually public]")
+@click.option("--schema-name", default=None, metavar="NAME", show_default="the connection's current schema",
+              help="Without --schema: the schema of the --dsn database to read (its tables must hold no rows).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, metavar="FILE",
               help="Where to write the profile (its catalog goes next to the DDL, APP.catalog.json, or without "
                    "--schema next to the profile).")

@@ -51,8 +51,8 @@ def starting_profile(catalog: Catalog, source: Path, output: Path, empty_bytes: 
         relative = str(source.resolve())
     if catalog.schema:
         origin = f"schema {catalog.schema} of a database"
-        model = [f'schema_name = "{catalog.schema}"          # the schema is in place in the target database: '
-                 "init runs no DDL", f'catalog = "{relative}"']
+        model = ["# the schema is in place in the target database (read by `profile new --dsn`): init runs no DDL",
+                 f'schema_name = "{catalog.schema}"', f'catalog = "{relative}"']
     else:
         origin, model = source.name, [f'schema = "{relative}"']
     referenced = {fk.parent for t in catalog.tables for fk in t.foreign_keys if fk.parent != t.name}

@@ -41,7 +41,7 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
     """Make the database ready to grow; a no-op when it already holds the same settings.
 
     Refuses a database initialised with other settings (unless `force`) and one that holds tables growth-sim
-    did not create. `sizing` ``open`` makes the data independent of the server (see `controller`); None keeps
+    did not create (but for the schema a profile grows in place: see `_take_in_place`). `sizing` ``open`` makes the data independent of the server (see `controller`); None keeps
     an initialised database's own (``closed`` for a new one).
     """
     package = model_for(profile)
@@ -70,8 +70,9 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
             foreign = [t for t in foreign_tables(conn) if not in_place or not t.startswith(f"{in_place}.")]
             if foreign:
                 shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+                where = f" outside schema {in_place}, which it grows in place" if in_place else ""
                 raise DatabaseError(
-                    f"{describe(dsn)} holds {len(foreign)} table(s) growth-sim did not create ({shown}); "
+                    f"{describe(dsn)} holds {len(foreign)} table(s) growth-sim did not create{where} ({shown}); "
                     "growth-sim only writes to an empty database or one it initialised: create a new database")
             action = "created"
         with conn.transaction():

@@ -342,6 +342,9 @@ def test_a_schema_in_place_grows_where_it_is(how: str, env: dict[str, str], pg_c
         findings = run_cli(env, "findings", "--dsn", dsn, "--json")
         assert findings.returncode == 0, findings.stderr
         assert "invoices" in findings.stdout
+        fixture = run_cli(env, "fixture", "build", "--profile", str(profile), "--to", "week-1", "--scale", "0.05",
+                          "-o", str(tmp_path / "f.sql.gz"))
+        assert_user_error(fixture, "no DDL file")
 
 
 def test_a_schema_in_place_with_rows_or_without_tables_is_refused(

@@ -62,8 +62,8 @@ class SchemaPackage:
 
     def build_schema_sql(self) -> str:
         if self.IN_PLACE:
-            raise ModelError(f"profile's schema {self.IN_PLACE} is in place in its database and has no DDL file to "
-                             "run elsewhere; use a profile made with `growth-sim profile new --schema FILE`")
+            raise ModelError(f"the profile grows schema {self.IN_PLACE} in place: it has no DDL file to run in "
+                             "another database; make a profile with `growth-sim profile new --schema FILE`")
         return self.schema.read_text(encoding="utf-8")
 
     def check_schema(self, conn: psycopg.Connection, *, empty: bool) -> None:

@@ -41,8 +41,9 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
     """Make the database ready to grow; a no-op when it already holds the same settings.
 
     Refuses a database initialised with other settings (unless `force`) and one that holds tables growth-sim
-    did not create (but for the schema a profile grows in place: see `_take_in_place`). `sizing` ``open`` makes the data independent of the server (see `controller`); None keeps
-    an initialised database's own (``closed`` for a new one).
+    did not create (but for the schema a profile grows in place: see `_take_in_place`). `sizing` ``open`` makes
+    the data independent of the server (see `controller`); None keeps an initialised database's own (``closed``
+    for a new one).
     """
     package = model_for(profile)
     package.build(Schedule(profile, scale), seed)  # what the model refuses in the profile, before anything is made

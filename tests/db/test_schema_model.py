@@ -350,10 +350,10 @@ def test_a_schema_in_place_grows_where_it_is(how: str, env: dict[str, str], pg_c
 def test_a_schema_in_place_with_rows_or_without_tables_is_refused(
         env: dict[str, str], pg_cluster, tmp_path: Path) -> None:
     with _billing_database(pg_cluster, "rows") as dsn:
-        query(dsn, "INSERT INTO plans (code, period, unit_amount_cents, currency) VALUES ('ABC-0001', 'month', 1, 'EUR')"
-                   " RETURNING id")
+        query(dsn, "INSERT INTO plans (code, period, unit_amount_cents, currency)"
+                   " VALUES ('ABC-0001', 'month', 1, 'EUR') RETURNING id")
         run = run_cli(env, "profile", "new", "--dsn", dsn, "-o", str(tmp_path / "billing.toml"))
-        assert_user_error(run, "plans", "holds rows")
+        assert_user_error(run, "public.plans holds rows")
         run = run_cli(env, "profile", "new", "--dsn", dsn, "--schema-name", "nowhere", "-o", str(tmp_path / "b.toml"))
         assert_user_error(run, "no schema 'nowhere'")
         assert list(tmp_path.iterdir()) == []

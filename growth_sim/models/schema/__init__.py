@@ -79,16 +79,13 @@ def new_profile(conn: psycopg.Connection, schema: Path, output: Path) -> dict[Pa
 def profile_in_place(conn: psycopg.Connection, schema_name: str, output: Path) -> dict[Path, str]:
     """The files of a starting profile at `output` for schema `schema_name` of the database behind `conn`, which
     holds the application's tables without rows: the profile and the schema's catalog next to it."""
-    from growth_sim.models.schema.catalog import catalog_path, read_catalog, tables_with_rows
+    from growth_sim.models.schema.catalog import catalog_path, read_catalog, refuse_rows
     from growth_sim.models.schema.starter import starting_profile
 
     catalog = read_catalog(conn, schema_name)
     if not catalog.tables:
         raise ModelError(f"schema {schema_name} of this database has no tables to grow")
-    full = tables_with_rows(conn, catalog)
-    if full:
-        raise ModelError(f"table {schema_name}.{full[0]} holds rows: give a database whose schema has tables "
-                         "but no rows (growth-sim plans the counts from zero)")
+    refuse_rows(conn, catalog)
     empty = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     where = catalog_path(output)
     return {where: catalog.to_json(), output: starting_profile(catalog, where, output, empty)}

@@ -13,7 +13,7 @@ import psycopg
 from growth_sim.errors import ModelError
 from growth_sim.generate.batch import NULL, Batch
 from growth_sim.models.api import Check, Operation, ReadMix, TableBloat, Widths
-from growth_sim.models.schema.catalog import Catalog, check_in_place, load_catalog, read_catalog_file
+from growth_sim.models.schema.catalog import Catalog, check_in_place, load_catalog, read_again, read_catalog_file
 from growth_sim.models.schema.rows import Rows
 from growth_sim.models.schema.rules import TablePlan, plans
 from growth_sim.timeline.schedule import HourPlan, Schedule
@@ -37,10 +37,9 @@ class SchemaPackage:
     def __init__(self, schema: Path, params: Mapping[str, Any], in_place: str = "") -> None:
         self.schema, self.params = schema, params
         if in_place:
-            again = f"run `growth-sim profile new --dsn URL --schema-name {in_place} -o NEW.toml` to read it"
-            self.catalog: Catalog = read_catalog_file(schema, again)
+            self.catalog: Catalog = read_catalog_file(schema, read_again(in_place))
             if self.catalog.schema != in_place:
-                raise ModelError(f"catalog {schema} is not of schema {in_place} read in place; {again}")
+                raise ModelError(f"catalog {schema} is not of schema {in_place} read in place; {read_again(in_place)}")
         else:
             self.catalog = load_catalog(schema)
         self.IN_PLACE = in_place

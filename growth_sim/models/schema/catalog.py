@@ -100,7 +100,8 @@ class Catalog:
 
     def fingerprint(self) -> str:
         """A hash of what was read (tables and unsupported features): equal for the same schema read twice."""
-        return hashlib.sha256(json.dumps([asdict(t) for t in self.tables] + list(self.unsupported)).encode()).hexdigest()
+        read = json.dumps([asdict(t) for t in self.tables] + list(self.unsupported))
+        return hashlib.sha256(read.encode()).hexdigest()
 
 
 def ddl_hash(ddl: str) -> str:
@@ -264,23 +265,29 @@ def _read(conn: psycopg.Connection, schema: str, ddl: str) -> Catalog:
     return Catalog(tables, ddl_hash(ddl) if ddl else "", unsupported, "" if ddl else schema)
 
 
+def read_again(schema: str) -> str:
+    """How to read schema `schema` in place again (the end of a refusal)."""
+    return f"run `growth-sim profile new --dsn URL --schema-name {schema} -o NEW.toml` to read it again"
+
+
 def check_in_place(conn: psycopg.Connection, stored: Catalog, origin: Path, *, empty: bool) -> None:
     """`ModelError` in one line unless schema ``stored.schema`` of the database behind `conn` still is what
     `stored` (read from file `origin`) describes and, if `empty`, its tables hold no rows."""
-    again = f"run `growth-sim profile new --dsn URL --schema-name {stored.schema} -o NEW.toml` to read it again"
     if read_catalog(conn, stored.schema).fingerprint() != stored.fingerprint():
         raise ModelError(f"schema {stored.schema} of this database changed since its catalog {origin.name} was "
-                         f"read (or is not there); {again}")
+                         f"read (or is not there); {read_again(stored.schema)}")
     if empty:
-        full = tables_with_rows(conn, stored)
-        if full:
-            raise ModelError(f"table {stored.schema}.{full[0]} holds rows: growth-sim grows a schema in place only "
-                             "from empty tables (the counts it plans start at zero)")
+        refuse_rows(conn, stored)
 
 
-def tables_with_rows(conn: psycopg.Connection, catalog: Catalog) -> list[str]:
-    """The tables of `catalog` (read in place) that hold at least one row."""
+def refuse_rows(conn: psycopg.Connection, catalog: Catalog) -> None:
+    """`ModelError` naming the first table of `catalog` (read in place) that holds a row."""
+    if not catalog.tables:
+        return
     exists = sql.SQL(" UNION ALL ").join(
         sql.SQL("SELECT {} FROM (SELECT FROM {} LIMIT 1) r").format(
             sql.Literal(t.name), sql.Identifier(catalog.schema, t.name)) for t in catalog.tables)
-    return [r[0] for r in conn.execute(exists).fetchall()] if catalog.tables else []
+    full = conn.execute(exists).fetchone()
+    if full:
+        raise ModelError(f"table {catalog.schema}.{full[0]} holds rows: growth-sim grows a schema in place from "
+                         "empty tables only (the counts it plans start at zero)")

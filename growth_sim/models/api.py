@@ -167,7 +167,7 @@ class Probe(Protocol):
         ...
 
     def has_table(self, name: str) -> bool:
-        """Whether the public schema holds table `name`."""
+        """Whether the application's schema (the connection's current schema) holds table `name`."""
         ...
 
     def simulated_now(self) -> datetime:
@@ -282,9 +282,16 @@ class SchemaReader(Protocol):
     which ``growth-sim profile new`` has just loaded into the scratch database behind `conn`; it writes them
     unless this raises.
 
+    ``profile_in_place(conn, schema_name, output)``: the same for schema `schema_name` of the existing database
+    behind `conn` (``growth-sim profile new --dsn``), whose tables are grown where they are.
+
     ``IDENTITY`` (on the bound package, optional): a string standing for what the profile names besides itself
     (the schema model: its DDL's hash); it is part of the profile's content hash, so that a database initialised
     with one schema refuses to go on with another.
+
+    ``IN_PLACE`` (on the bound package, optional): the name of a schema already in the target database; ``init``
+    then runs no `build_schema_sql` but ``check_schema(conn, empty=True)``, which raises `ModelError` when the
+    schema is not the one the profile was made from or its tables hold rows.
     """
 
     def bind(self, params: Mapping[str, Any], base: Path) -> ModelPackage:

@@ -81,7 +81,8 @@ def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[s
                     coalesce(s.n_live_tup, 0) AS live, coalesce(s.n_dead_tup, 0) AS dead, {} AS stats
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-             WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%(tables)s)) m""").format(stats),
+             WHERE n.nspname = current_schema() AND c.relkind = 'r'
+               AND c.relname = ANY(%(tables)s)) m""").format(stats),
         {"tables": tables, "bloated": list(bloated), "approx": -1 if fast else APPROX_ABOVE_PAGES}).fetchall()
     out: dict[str, dict[str, Any]] = {}
     for name, heap, idx, toast, total, live, dead, stats in rows:

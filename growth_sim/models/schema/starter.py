@@ -14,9 +14,10 @@ RATIO = 2.0  # rows of a child table per row of its parent
 WEEKS = 4
 
 
-def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: int) -> str:
-    """The profile text: runs as it is (four weeks), every number a default to replace. Sizes are estimated from
-    the rows' typical widths on top of `empty_bytes`, the size of the database holding only the schema."""
+def starting_profile(catalog: Catalog, source: Path, output: Path, empty_bytes: int) -> str:
+    """The profile text: runs as it is (four weeks), every number a default to replace. `source` is the DDL file,
+    or for a schema read in place (``catalog.schema``) the catalog's file. Sizes are estimated from the rows'
+    typical widths on top of `empty_bytes`, the size of the database holding only the schema."""
     table_plans = plans(catalog, 0.1)  # refuses what the model cannot honour before a file is written
     depth: dict[str, int] = {}
 
@@ -45,13 +46,19 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: 
     def size(week: int) -> str:
         total = empty_bytes + sum(rows(t.name, week) * _row_bytes(t) for t in catalog.tables)
         return f"{total / 2**20:.1f} MiB"
-    relative = os.path.relpath(schema.resolve(), output.resolve().parent)
+    relative = os.path.relpath(source.resolve(), output.resolve().parent)
     if relative.startswith(".."):
-        relative = str(schema.resolve())
+        relative = str(source.resolve())
+    if catalog.schema:
+        origin = f"schema {catalog.schema} of a database"
+        model = ["# the schema is in place in the target database (read by `profile new --dsn`): init runs no DDL",
+                 f'schema_name = "{catalog.schema}"', f'catalog = "{relative}"']
+    else:
+        origin, model = source.name, [f'schema = "{relative}"']
     referenced = {fk.parent for t in catalog.tables for fk in t.foreign_keys if fk.parent != t.name}
     leaf = next((t.name for t in catalog.tables if t.name not in referenced and t.primary_key), "sessions")
     lines = [
-        f"# A starting profile for {schema.name}, written by `growth-sim profile new`: it runs as it is; replace",
+        f"# A starting profile for {origin}, written by `growth-sim profile new`: it runs as it is; replace",
         "# the numbers with your application's. Counts are at --scale 1.",
         "",
         "[profile]",
@@ -61,7 +68,7 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: 
         "history_days = 90               # the initial rows spread over this much history before week 0",
         "",
         "[model]",
-        f'schema = "{relative}"',
+        *model,
         "null_share = 0.1                # share of NULL in nullable columns",
         "recency = 2.0                   # foreign keys and updates pick parent = newest - floor(N * u ** recency)",
         '# fk_recency = { "orders.orders_customer_id_fkey" = 4.0 }   # per foreign key',

@@ -15,7 +15,7 @@ from growth_sim.db import ledger
 from growth_sim.db.connect import connect, describe, drop_database, ensure_database
 from growth_sim.engine import deferred
 from growth_sim.engine.controller import initial_room
-from growth_sim.errors import DatabaseError
+from growth_sim.errors import DatabaseError, first_line
 from growth_sim.models import model_for
 from growth_sim.observe import measure
 from growth_sim.profile import Profile, load_profile, profile_path
@@ -115,17 +115,20 @@ def initialised(dsn: str, profile_name: str | None, seed: int | None, scale: flo
     created_db = ensure_database(dsn)
     created_schema = False
     try:
-        existing = None
-        if not created_db:
-            with connect(dsn) as conn:
-                existing = ledger.load(conn) if ledger.exists(conn) else None
-        if existing is None or (profile_name, seed, scale) != (None, None, None):
-            profile = load_profile(profile_name or (existing.profile if existing else "taskpilot"))
-            scale = scale if scale is not None else (existing.scale if existing else 1.0)
-            if existing is None and target is not None:
-                Schedule(profile, scale).resolve_target(target, 0)
-            seed = seed if seed is not None else (existing.seed if existing else 1)
-            created_schema = initialise(dsn, profile, seed, scale).action == "created"
+        try:
+            existing = None
+            if not created_db:
+                with connect(dsn) as conn:
+                    existing = ledger.load(conn) if ledger.exists(conn) else None
+            if existing is None or (profile_name, seed, scale) != (None, None, None):
+                profile = load_profile(profile_name or (existing.profile if existing else "taskpilot"))
+                scale = scale if scale is not None else (existing.scale if existing else 1.0)
+                if existing is None and target is not None:
+                    Schedule(profile, scale).resolve_target(target, 0)
+                seed = seed if seed is not None else (existing.seed if existing else 1)
+                created_schema = initialise(dsn, profile, seed, scale).action == "created"
+        except psycopg.Error as exc:  # a server error in the reading or the making: the cleanup below undoes it
+            raise DatabaseError(f"the database refused: {first_line(exc)}; nothing was written") from None
         yield
     except BaseException:
         if created_db:

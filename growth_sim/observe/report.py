@@ -13,7 +13,7 @@ from psycopg import sql
 
 from growth_sim.db import ledger
 from growth_sim.db.connect import describe
-from growth_sim.models import model_module
+from growth_sim.models import model_for, model_module
 from growth_sim.models.api import TableBloat
 from growth_sim.observe import estimate, measure, sources, statements
 from growth_sim.profile import load_profile
@@ -124,7 +124,7 @@ def _tables(conn: psycopg.Connection, sizes: dict[str, dict[str, Any]], schedule
 def _sources(conn: psycopg.Connection, run: ledger.Run | None, schedule: Schedule | None, hour: int | None,
              sizes: dict[str, dict[str, Any]], db_size: int) -> dict[str, Any]:
     """Where the bytes are now, what each source gained since week 0, and that against the profile's budget."""
-    knob = model_module(run.model).build(schedule, run.seed).size_knob if run and schedule else None
+    knob = model_for(schedule.profile).build(schedule, run.seed).size_knob if run and schedule else None
     now = sources.composition(conn, sizes, knob, db_size)
     first = ledger.measurements(conn)[:1] if run else []
     gained = sources.growth(now, first[0], knob, hour) if first and hour is not None and hour > first[0]["hour"] \

@@ -279,6 +279,10 @@ class SchemaReader(Protocol):
     ``IDENTITY`` (on the bound package, optional): a string standing for what the profile names besides itself
     (the schema model: its DDL's hash); it is part of the profile's content hash, so that a database initialised
     with one schema refuses to go on with another.
+
+    ``check(profile)`` (on the bound package, optional): raises `growth_sim.errors.ModelError` for what the rest of
+    the validated profile asks that the model cannot do (the schema model: a size knob without ``[widths.T]
+    preview`` bounds); the profile is then refused as any invalid one is, before anything is written.
     """
 
     def bind(self, params: Mapping[str, Any], base: Path) -> ModelPackage:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -110,9 +111,7 @@ def _size_errors(env: dict[str, str], dsn: str) -> dict[str, float]:
     assert run.returncode == 0, run.stderr
     milestones = json.loads(run.stdout)["milestones"]
     assert [m["label"] for m in milestones] == ["initial", "week-1", "week-2", "week-3", "week-4"]
-    out = {m["label"]: round(100 * (m["db_size_bytes"] / m["planned_size_bytes"] - 1), 2) for m in milestones}
-    print("SIZEERR", dsn, out, [m["planned_size_bytes"] for m in milestones])
-    return out
+    return {m["label"]: round(100 * (m["db_size_bytes"] / m["planned_size_bytes"] - 1), 2) for m in milestones}
 
 
 def _revalidate(dsn: str) -> int:
@@ -297,11 +296,22 @@ def test_shop_fixture_builds_and_loads(env: dict[str, str], tmp_path: Path, pg_c
         assert counts(dsn, ["orders", "carts"]) == {t: schedule.rows(t, 168) for t in ("carts", "orders")}
 
 
+@pytest.mark.parametrize(("edit", "words"), [
+    (lambda p: p + '\n[model.updates.emails]\ntable = "customers"\ncolumns = ["email"]\n\n[rates]\nemails = 10\n',
+     ("[model.updates.emails]", "customers.email")),
+    (lambda p: p + '\n[model.updates.notes]\ntable = "orders"\ncolumns = ["note"]\n\n[rates]\nnotes = 10\n',
+     ("[model.updates.notes]", "orders.note", "size knob")),
+    (lambda p: p.replace('size_knob = "orders.note"', 'size_knob = "customers.email"'),
+     ("[model] size_knob", "customers.email")),
+    (lambda p: p.replace('size_knob = "orders.note"', 'size_knob = "order_lines"'),
+     ("[model] size_knob", "order_lines has no column")),
+    (lambda p: re.sub(r"(?m)^preview = .*$", "", p), ("orders.note", "[widths.orders] preview")),
+])
 def test_a_profile_asking_the_impossible_is_refused_before_anything_is_written(
-        env: dict[str, str], tmp_path: Path, pg_cluster) -> None:
-    profile = _new_profile(env, tmp_path, "shop", '\n[model.updates.emails]\ntable = "customers"\n'
-                                                  'columns = ["email"]\n\n[rates]\nemails = 10\n')
+        edit: Callable[[str], str], words: tuple[str, ...], env: dict[str, str], tmp_path: Path, pg_cluster) -> None:
+    profile = _new_profile(env, tmp_path, "shop")
+    profile.write_text(edit(profile.read_text()))
     with module_database(pg_cluster, "impossible") as dsn:
         run = run_cli(env, "advance", "--dsn", dsn, "--profile", str(profile), "--to", "week-1")
-        assert_user_error(run, "[model.updates.emails]", "customers.email")
+        assert_user_error(run, *words)
         assert query(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")[0][0] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from growth_sim.models.schema.knob import Knob, size_knob
 from growth_sim.models.schema.rows import Rows
 from growth_sim.models.schema.rules import TablePlan, plans
 from growth_sim.timeline.schedule import HourPlan, Schedule
+
+if TYPE_CHECKING:
+    from growth_sim.timeline.schedule import Profile
 
 _OPERATION_AT = 0.5  # updates and deletes run half-way through their hour
 _HISTORY_CHUNK = 20_000
@@ -65,6 +68,19 @@ class SchemaPackage:
 
     def expected_findings(self) -> tuple[Check | TableBloat, ...]:
         return ()
+
+    def check(self, profile: Profile) -> None:
+        """Refuse what `profile` asks beyond the ``[model]`` table: a size knob needs the bounds of its payload."""
+        knob = self.knob
+        if knob is None:
+            return
+        width = profile.widths.get(knob.table)
+        if width is None or not width.preview_max:
+            raise ModelError(f'[model] size_knob = "{knob.table}.{knob.column}" needs the bounds of its payload per '
+                             f'row: [widths.{knob.table}] preview = {{ min = "0 B", max = "256 KiB" }}')
+        if knob.max_len is not None and width.preview_max > knob.max_len:
+            raise ModelError(f"[widths.{knob.table}] preview max {width.preview_max} B is above the {knob.max_len} "
+                             f"{knob.table}.{knob.column} holds")
 
 
 def _updates(params: Mapping[str, Any], table_plans: dict[str, TablePlan],
@@ -124,16 +140,7 @@ class SchemaModel:
             raise ModelError(f"table {missing[0]} has no growth in profile {profile.name} "
                              "(give it in [[milestones]] or [derived])")
         self.insert_order = _parents_first(package.plans)
-        knob = package.knob
-        self.size_knob = knob.table if knob else self.insert_order[-1]
-        if knob is not None:
-            width = profile.widths.get(knob.table)
-            if width is None or not width.preview_max:
-                raise ModelError(f'[model] size_knob = "{knob.table}.{knob.column}" needs the bounds of its payload '
-                                 f'per row: [widths.{knob.table}] preview = {{ min = "0 B", max = "256 KiB" }}')
-            if knob.max_len is not None and width.preview_max > knob.max_len:
-                raise ModelError(f"[widths.{knob.table}] preview max {width.preview_max} B is above the "
-                                 f"{knob.max_len} {knob.table}.{knob.column} holds")
+        self.size_knob = package.knob.table if package.knob else self.insert_order[-1]
         self.deletes = {lg.name: lg.of for lg in profile.lagged if lg.kind == "delete" and lg.of in self.tables}
         for stream, table in self.deletes.items():
             children = [(t.name, fk.name) for t in package.catalog.tables for fk in t.foreign_keys
@@ -159,7 +166,8 @@ class SchemaModel:
             changed.setdefault(table, []).append(stream)
         self.changed_by = {t: tuple(s) for t, s in changed.items()}
         fk_recency = params.get("fk_recency", {})
-        self.rows = Rows(package.plans, schedule, seed, dict(fk_recency), float(params.get("recency", 2.0)), knob)
+        self.rows = Rows(package.plans, schedule, seed, dict(fk_recency), float(params.get("recency", 2.0)),
+                         package.knob)
 
     def reference_batches(self) -> list[Batch]:
         return []

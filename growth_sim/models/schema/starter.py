@@ -13,14 +13,17 @@ INITIAL = 1_000  # rows of a table without parents at --scale 1, before week 0
 WEEKLY = 100  # and added each week
 RATIO = 2.0  # rows of a child table per row of its parent
 WEEKS = 4
-KNOB_SHARE = 19  # the knob's payload at the initial milestone, in empty databases: the sizes are reachable (the
-# empty database's fixed size is not scaled with them) down to --scale 1 / (1 + KNOB_SHARE)
+KNOB_SHARE = 19  # the size knob's payload at the initial milestone, in empty databases
 PREVIEW_RANGE = 16  # the largest payload of a row, in typical payloads
 
 
 def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: int) -> str:
-    """The profile text: runs as it is (four weeks), every number a default to replace. Sizes are estimated from
-    the rows' typical widths on top of `empty_bytes`, the size of the database holding only the schema."""
+    """The profile text: runs as it is (four weeks), every number a default to replace.
+
+    The size knob is the payload column of the table with the most rows at week 4, if a table has one. Sizes are
+    `empty_bytes` (the database holding only the schema), the rows at typical widths and the knob's payload:
+    `KNOB_SHARE` times `empty_bytes` at the initial milestone. The sizes scale with ``--scale``, the empty database
+    does not; so much payload keeps them reachable down to about ``--scale 0.1``."""
     table_plans = plans(catalog, 0.1)  # refuses what the model cannot honour before a file is written
     depth: dict[str, int] = {}
 
@@ -54,6 +57,7 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: 
         total = empty_bytes + sum(rows(t.name, week) * _row_bytes(t) for t in catalog.tables)
         total += rows(knob, week) * typical if knob else 0
         return f"{total / 2**20:.1f} MiB"
+
     relative = os.path.relpath(schema.resolve(), output.resolve().parent)
     if relative.startswith(".."):
         relative = str(schema.resolve())
@@ -92,6 +96,7 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: 
     for t in catalog.tables:
         plan = table_plans[t.name]
         editable = [c for c, r in plan.rules.items() if r.source == "value" and not r.above and not r.differs
+                    and (t.name, c) != (knob, carriers.get(knob))
                     and not any(c in [o for o, _ in x.above] + x.differs for x in plan.rules.values())]
         if not t.primary_key or not editable:
             continue
@@ -104,8 +109,8 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: 
               "", "# Bloat bands held by emulated VACUUM (for tables with updates or deletes):",
               "# [bloat.orders]", "# band = [10, 30]", "# target = 25",
               "", "# Text lengths (characters, log-normal) per table" + (
-                  f"; the size knob's payload bytes per row (its median is steered within these bounds):"
-                  if knob else ":"),
+                  "; the bounds of the size knob's payload per row" if knob else ":"),
+              *(["# (bytes; the engine steers its median between them):"] if knob else []),
               f"{'' if knob else '# '}[widths.{knob or 'orders'}]",
               *([f'preview = {{ min = "0 B", max = "{PREVIEW_RANGE * typical // 1024} KiB" }}'] if knob else []),
               "# text = { median = 40, sigma = 0.5, min = 1, max = 200 }",

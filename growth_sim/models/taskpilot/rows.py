@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from growth_sim.generate.batch import NULL, Batch, bytea_text, text_batch
 from growth_sim.generate import payload
+from growth_sim.generate.batch import NULL, Batch, bytea_text, text_batch
 from growth_sim.generate.rand import Stream
 from growth_sim.models.api import Widths
 from growth_sim.models.taskpilot.values import corpus_text, ids, ints, nullable, pick, short_text, times

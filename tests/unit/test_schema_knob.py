@@ -1,0 +1,61 @@
+"""The schema model's size knob: which column carries the payload, and a one-line refusal naming what cannot."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from growth_sim.errors import ModelError
+from growth_sim.models.schema.catalog import Column, Table
+from growth_sim.models.schema.knob import Knob, size_knob
+from growth_sim.models.schema.rules import TablePlan, table_plan
+
+
+def _column(name: str, kind: str, **more: object) -> Column:
+    return Column(name, kind, kind, False, False, **more)
+
+
+DOCS = Table("docs", (
+    _column("id", "int4"), _column("title", "varchar", length=80), _column("body", "text"),
+    _column("blob", "bytea"), _column("meta", "jsonb"), _column("code", "text"), _column("kind", "text"),
+    _column("tagged", "text"), _column("long", "varchar", length=5000), _column("n", "int4"),
+    _column("summary", "text")),
+    primary_key=("id",), unique=(("code",),), indexed=("tagged",),
+    checks=(("docs_kind_check", "CHECK ((kind = ANY (ARRAY['a'::text, 'b'::text])))"),
+            ("docs_summary_check", "CHECK ((char_length(summary) <= 400))")))
+NOTES = Table("notes", (_column("id", "int4"), _column("body", "text"), _column("extra", "text")), ("id",))
+TAGS = Table("tags", (_column("id", "int4"), _column("name", "varchar", length=40)), ("id",))
+
+
+def _plans() -> dict[str, TablePlan]:
+    return {t.name: table_plan(t, 0.1) for t in (DOCS, NOTES, TAGS)}
+
+
+@pytest.mark.parametrize(("spec", "knob"), [
+    (None, None),
+    ("docs", Knob("docs", "blob", "bytea", 0, None)),  # bytea first
+    ("notes", Knob("notes", "body", "text", 0, None)),  # then the first text without a length limit
+    ("docs.meta", Knob("docs", "meta", "jsonb", 0, None)),
+    ("docs.long", Knob("docs", "long", "varchar", 0, 5000)),
+])
+def test_the_payload_column(spec: str | None, knob: Knob | None) -> None:
+    assert size_knob(spec, _plans()) == knob
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ("nosuch", "'nosuch' is not a table of the schema"),
+    ("docs.nosuch", "docs has no column 'nosuch'"),
+    ("docs.code", "docs.code cannot carry the size payload: it is a key"),
+    ("docs.n", "docs.n cannot carry the size payload: its type int4"),
+    ("docs.title", "docs.title cannot carry the size payload: its length limit 80"),
+    ("docs.summary", "docs.summary cannot carry the size payload: its length limit 400"),
+    ("docs.kind", "docs.kind cannot carry the size payload: a CHECK or its type allows only some values"),
+    ("docs.tagged", "docs.tagged cannot carry the size payload: an index holds it"),
+    ("tags", "tags has no column that can carry the size payload"),
+    (3, "must be \"table\" or \"table.column\""),
+])
+def test_a_column_that_cannot_carry_it_is_refused_in_one_line(spec: object, words: str) -> None:
+    with pytest.raises(ModelError, match="^" + re.escape("[model] size_knob: ") + ".*" + re.escape(words)) as refused:
+        size_knob(spec, _plans())
+    assert "\n" not in str(refused.value)

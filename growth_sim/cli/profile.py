@@ -29,8 +29,9 @@ def profile_new(dsn: str | None, schema: Path, output: Path, force: bool) -> Non
     """Write a starting profile for the schema in a DDL file, read through the catalog of a scratch database.
 
     Every table gets growth (milestones for tables without parents, a ratio to the deepest parent for the
-    others); updates, deletes, bloat bands and widths are written as comments to edit. A schema feature the
-    model cannot honour is refused with one line and nothing is written.
+    others) and milestone sizes that a size knob holds (the payload column of the largest table that has one);
+    updates, deletes, bloat bands and widths are written as comments to edit. A schema feature the model cannot
+    honour is refused with one line and nothing is written.
     """
     from growth_sim.profile.new import new_profile
 

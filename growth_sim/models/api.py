@@ -85,7 +85,9 @@ class Model(Protocol):
     @property
     def size_knob(self) -> str:
         """The table whose payload absorbs what the size plan leaves over: its rows are written last in the
-        initial load, and each unit's `Widths.preview_bytes` is set from the size measured before it."""
+        initial load (the foreign keys that refer to it are validated after them, and the history of the streams
+        `changed_by` lists for it runs after them), and each unit's `Widths.preview_bytes` is set from the size
+        measured before it (`growth_sim.generate.payload` makes payloads of that median)."""
         ...
 
     @property

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 
 import pytest
 
 from growth_sim.errors import ModelError
-from growth_sim.models.schema.catalog import Column, Table
+from growth_sim.models.schema.catalog import Catalog, Column, Table
 from growth_sim.models.schema.knob import Knob, size_knob
 from growth_sim.models.schema.rules import TablePlan, table_plan
+from growth_sim.models.schema.starter import starting_profile
+from growth_sim.timeline.quantities import parse_size
 
 
 def _column(name: str, kind: str, **more: object) -> Column:
@@ -59,3 +63,19 @@ def test_a_column_that_cannot_carry_it_is_refused_in_one_line(spec: object, word
     with pytest.raises(ModelError, match="^" + re.escape("[model] size_knob: ") + ".*" + re.escape(words)) as refused:
         size_knob(spec, _plans())
     assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("tables", "knob"), [((DOCS, NOTES, TAGS), "docs.blob"), ((TAGS,), None)])
+def test_a_starting_profile_names_the_knob_of_its_largest_table(tables: tuple[Table, ...], knob: str | None,
+                                                                tmp_path: Path) -> None:
+    """Tables of equal growth: the first with a payload column; its payload bounds follow; no column, no knob."""
+    text = starting_profile(Catalog(tables), tmp_path / "app.sql", tmp_path / "app.toml", 8 * 2**20)
+    profile = tomllib.loads(text)
+    assert profile["model"].get("size_knob") == knob
+    if knob:
+        table = knob.split(".")[0]
+        assert profile["widths"][table]["preview"]["max"].endswith("KiB")
+        sizes = [parse_size(m["size"]) for m in profile["milestones"]]
+        assert sizes == sorted(sizes) and sizes[0] > 19 * 8 * 2**20  # the payload: 19 empty databases
+    else:
+        assert "widths" not in profile and '# size_knob = "table.column"' in text

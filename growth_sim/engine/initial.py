@@ -87,7 +87,7 @@ class InitialLoad:
         units += [Unit(name, model.size_knob, model.size_knob, a, b) for name, a, b in self._chunks(model.size_knob)]
         after = [Unit(s.unit, "knob keys", s.table, statement=s.validate().as_string(session.conn), published=True)
                  for s in keys if s.parent == knob]
-        if after or self._knob_streams():
+        if after or self._knob_streams():  # the load ends with a unit of the session's, which sets the clock
             after.append(Unit(KNOB_HISTORY, "knob history"))
         return units + after
 

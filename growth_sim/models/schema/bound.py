@@ -78,9 +78,11 @@ class SchemaPackage:
         if width is None or not width.preview_max:
             raise ModelError(f'[model] size_knob = "{knob.table}.{knob.column}" needs the bounds of its payload per '
                              f'row: [widths.{knob.table}] preview = {{ min = "0 B", max = "256 KiB" }}')
+        where = f"[widths.{knob.table}] preview max {width.preview_max} B"
         if knob.max_len is not None and width.preview_max > knob.max_len:
-            raise ModelError(f"[widths.{knob.table}] preview max {width.preview_max} B is above the {knob.max_len} "
-                             f"{knob.table}.{knob.column} holds")
+            raise ModelError(f"{where} is above the length limit {knob.max_len} of {knob.table}.{knob.column}")
+        if width.preview_max < knob.min_len:
+            raise ModelError(f"{where} is below the minimum length {knob.min_len} of {knob.table}.{knob.column}")
 
 
 def _updates(params: Mapping[str, Any], table_plans: dict[str, TablePlan],

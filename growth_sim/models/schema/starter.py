@@ -121,7 +121,8 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: 
 
 def _knob_lines(table: str | None, column: str | None) -> list[str]:
     """The ``size_knob`` setting and what it does."""
-    lines = ["", "# The size knob: the column whose payload (incompressible bytes, log-normal sizes) holds the database",
+    lines = ["",
+             "# The size knob: the column whose payload (incompressible bytes, log-normal sizes) holds the database",
              "# at the milestones' sizes; the engine steers its median payload after each simulated hour. Any",
              "# text, varchar (long enough), bytea or jsonb column the generator sets freely can carry it."]
     if table is None:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from growth_sim.errors import ModelError
-from growth_sim.models.schema.catalog import Catalog, Column, Table
+from growth_sim.models.schema import bind
+from growth_sim.models.schema.catalog import Catalog, Column, Table, catalog_path, ddl_hash
 from growth_sim.models.schema.knob import Knob, size_knob
 from growth_sim.models.schema.rules import TablePlan, table_plan
 from growth_sim.models.schema.starter import starting_profile
+from growth_sim.profile.types import Width
 from growth_sim.timeline.quantities import parse_size
 
 
@@ -79,3 +83,20 @@ def test_a_starting_profile_names_the_knob_of_its_largest_table(tables: tuple[Ta
         assert sizes == sorted(sizes) and sizes[0] > 19 * 8 * 2**20  # the payload: 19 empty databases
     else:
         assert "widths" not in profile and '# size_knob = "table.column"' in text
+
+
+@pytest.mark.parametrize(("spec", "width", "words"), [
+    ("docs.long", None, '[model] size_knob = "docs.long" needs the bounds of its payload per row: [widths.docs]'),
+    ("docs.long", Width(preview_max=6000), "preview max 6000 B is above the length limit 5000 of docs.long"),
+    ("notes", Width(preview_min=0, preview_max=10), "preview max 10 B is below the minimum length 20 of notes.body"),
+])
+def test_payload_bounds_that_do_not_fit_the_column_are_refused(spec: str, width: Width | None, words: str,
+                                                               tmp_path: Path) -> None:
+    ddl = tmp_path / "app.sql"
+    ddl.write_text("-- the tables of this module\n")
+    notes = replace(NOTES, checks=(("notes_body_check", "CHECK ((char_length(body) >= 20))"),))
+    catalog_path(ddl).write_text(Catalog((DOCS, notes, TAGS), ddl_hash(ddl.read_text())).to_json())
+    package = bind({"schema": "app.sql", "size_knob": spec}, tmp_path)
+    widths = {spec.split(".")[0]: width} if width else {}
+    with pytest.raises(ModelError, match=re.escape(words)):
+        package.check(SimpleNamespace(widths=widths))

@@ -26,11 +26,12 @@ from growth_sim.engine import pipeline, session
 from growth_sim.engine.advance import advance
 
 # Statements the limit replays: the application's writes, the simulated clock its triggers read, the emulated
-# VACUUMs, the autovacuum switches and session settings. The ledger (schema growth_sim) and the measurements are
-# growth-sim's own.
-_REPLAYED = re.compile(r"^\s*(COPY|WITH|UPDATE|DELETE|INSERT|VACUUM|ALTER TABLE|SET|SELECT set_config)\b",
-                       re.IGNORECASE)
-_LEDGER = re.compile(r"\bgrowth_sim\.(run|units|measurements|claims)\b")
+# VACUUMs and ANALYZEs, the restore path's index drops and builds and its foreign keys set aside, added and
+# validated, the autovacuum switches and session settings. The ledger (schema growth_sim) and the measurements
+# are growth-sim's own.
+_REPLAYED = re.compile(r"^\s*(COPY|WITH|UPDATE|DELETE|INSERT|VACUUM|ANALYZE|ALTER TABLE|DROP INDEX|CREATE INDEX|SET"
+                       r"|SELECT set_config)\b", re.IGNORECASE)
+_LEDGER = re.compile(r"\bgrowth_sim\.(run|units|measurements|claims|deferred)\b")
 _UNIT_END = re.compile(r"^\s*INSERT INTO growth_sim\.units\b")
 
 

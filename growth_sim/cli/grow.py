@@ -114,6 +114,7 @@ def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, fo
 @click.option("--with-reads", "with_reads", type=int, default=None, is_flag=False, flag_value=2, metavar="[N]",
               help="Replay the read mix on N client connections (2 when N is left out) while growing.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              show_default="the machine's cores, up to 4, on the private cluster; 1 on another server",
               help="Write the initial load's independent chunks on N connections; if another advance is running "
               "on the database, join it (from any machine) instead of refusing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before a run that plans to add more than 5 GiB "
@@ -132,6 +133,7 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
     from growth_sim.engine.diskspace import check_space
     from growth_sim.engine.estimate import CONFIRM_ABOVE, estimate
     from growth_sim.engine.install import initialised
+    from growth_sim.engine.parallel import default_jobs
 
     target_db = resolve_dsn(dsn)
     # Whatever refuses the run here (disk, a declined confirmation) leaves the database as it was before.
@@ -148,7 +150,8 @@ def advance_command(dsn: str | None, target: str, profile_name: str | None, seed
         if cost.growth > CONFIRM_ABOVE and not yes and sys.stdin.isatty() and sys.stderr.isatty():
             click.confirm("Start writing?", abort=True, err=True)
     with _reads_alongside(target_db.dsn, with_reads) as reads, ProgressBar(disabled=quiet or as_json) as bar:
-        result = advance(target_db.dsn, target, bar.update, jobs=jobs)
+        result = advance(target_db.dsn, target, bar.update, jobs=jobs,
+                         default_jobs=default_jobs() if target_db.embedded else 1)
     if as_json:
         click.echo(json.dumps({**result.__dict__, **({"reads": reads.result().as_dict()} if reads else {})},
                               default=str))

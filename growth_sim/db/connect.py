@@ -96,6 +96,9 @@ def connect(dsn: str, *, autocommit: bool = False, dbname: str | None = None, **
     if dbname is not None:
         kwargs["dbname"] = dbname
     try:
+        if "options" in params:  # added to the user's (a search_path naming the application's schema, ...)
+            own = conninfo_to_dict(dsn).get("options") or os.environ.get("PGOPTIONS")
+            kwargs["options"] = f"{own} {params['options']}" if own else params["options"]
         if "connect_timeout" not in conninfo_to_dict(dsn) and not os.environ.get("PGCONNECT_TIMEOUT"):
             kwargs["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         return psycopg.connect(dsn, **kwargs)  # type: ignore[arg-type]

@@ -38,13 +38,15 @@ class AdvanceResult:
 
 
 def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p: None,
-            retry_delays: Sequence[float] = RECONNECT_DELAYS, jobs: int | None = None) -> AdvanceResult:
+            retry_delays: Sequence[float] = RECONNECT_DELAYS, jobs: int | None = None,
+            default_jobs: int = 1) -> AdvanceResult:
     """Grow the database to `target` (``initial``, ``week-N``, ``+3d``, an ISO time).
 
     A lost connection (server restart, network) is retried after each of `retry_delays` seconds, resuming
     from the ledger; other server errors stop the run with the unit in progress rolled back. With `jobs`, the
     initial load's independent chunks are written on that many connections, and if another run already holds
-    the writer lock this one joins it (writes the chunks it publishes, then summarises) instead of refusing.
+    the writer lock this one joins it (writes the chunks it publishes, then summarises) instead of refusing;
+    without, the load uses `default_jobs` connections and another run's lock is refused.
     """
     run = Run(dsn)
     try:
@@ -63,7 +65,7 @@ def advance(dsn: str, target: str, report: Callable[[Progress], None] = lambda p
         delays = iter(retry_delays)
         while True:
             try:
-                _grow(run, target_hour, report, jobs or 1)
+                _grow(run, target_hour, report, jobs or default_jobs)
                 return _summary(run, start, since, time.monotonic() - started)
             except psycopg.OperationalError as exc:
                 run = reconnect(run, exc, delays)

@@ -49,16 +49,24 @@ class Checks:
                 conn.execute(sql.SQL("ALTER TABLE {} " + action).format(sql.Identifier(table)))
 
     def check(self, hour: int, target: int, db_size: int | None = None, *, lazy: bool = False) -> int:
-        """Measure sizes and bloat, emulate VACUUM and ANALYZE, record the measurement (and the analyses in the run
-        row's state, in the same transaction); returns the database size.
+        """Emulate ANALYZE (recording the analyses in the run row's state), measure sizes and bloat, emulate
+        VACUUM, record the measurement; returns the database size.
 
         `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed or
-        analysed. `lazy`
-        (simulated hours of the schedule) reads a table's bloat only when it may have passed its set point
-        since the last reading (`_bloat_due`), or at the target: the same VACUUMs, at less cost.
+        analysed. `lazy` (simulated hours of the schedule) reads a table's bloat only when it may have passed its
+        set point since the last reading (`_bloat_due`), or at the target: the same VACUUMs, at less cost.
         """
         conn, profile = self.session.conn, self.session.profile
         tables = sorted(self.session.model.tables)
+        due = self.analyse_due(hour)
+        if due:  # first, so that the measurement holds the statistics as the analyses left them
+            measure.flush_statistics(conn)
+            with conn.transaction():
+                for table in due:
+                    conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+                    self._analysed[table] = [hour, self._planned_rows(table, hour)]
+                ledger.save_state(conn, self.session.state())
+            db_size = None
         if lazy and hour != target:
             sizes = measure.table_sizes(conn, tables)
             bloated = [t for t in sorted(profile.bloat) if self._bloat_due(t, hour, sizes[t])]
@@ -73,18 +81,11 @@ class Checks:
                 self.vacuum(table)
                 sizes[table]["vacuumed"] = True
                 db_size = None
-        due = self.analyse_due(hour)
-        with conn.transaction():
-            for table in due:
-                conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
-                sizes.setdefault(table, {})["analysed"] = True
-                self._analysed[table] = [hour, self._planned_rows(table, hour)]
-            if due:
-                ledger.save_state(conn, self.session.state())
-                db_size = None
-            if db_size is None:
-                db_size = measure.database_size(conn)
-            ledger.record_measurement(conn, hour, db_size, self.session.schedule.size_at(hour), sizes)
+        for table in due:
+            sizes[table]["analysed"] = True
+        if db_size is None:
+            db_size = measure.database_size(conn)
+        ledger.record_measurement(conn, hour, db_size, self.session.schedule.size_at(hour), sizes)
         return db_size
 
     def analyse_due(self, hour: int) -> list[str]:

@@ -102,6 +102,24 @@ def plan(conn: psycopg.Connection, tables: Iterable[str]) -> list[Deferred]:
     return [Deferred(*row) for row in rows]
 
 
+def restore(conn: psycopg.Connection) -> None:
+    """Put back what an interrupted initial load set aside and has not built or validated yet: for a schema that
+    outlives its ledger (grown in place), before the ledger is dropped."""
+    if conn.execute("SELECT to_regclass('growth_sim.deferred') IS NULL").fetchone()[0]:
+        return
+    for step in plan(conn, ()):
+        if step.kind == INDEX:
+            if conn.execute("SELECT to_regclass(%s) IS NULL", (step.name,)).fetchone()[0]:
+                conn.execute(step.build())
+            continue
+        valid = conn.execute("SELECT convalidated FROM pg_constraint WHERE conrelid = %s::regclass AND conname = %s",
+                             (step.table, step.name)).fetchone()
+        if valid is None:
+            conn.execute(step.build())
+        if valid is None or not valid[0]:
+            conn.execute(step.validate())
+
+
 def set_aside(conn: psycopg.Connection, steps: list[Deferred]) -> None:
     """Record `steps` and drop the foreign keys among them (inside the unit's transaction).
 

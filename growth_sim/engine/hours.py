@@ -77,7 +77,7 @@ class Hours:
             ahead.give(widths)
             steps = ahead.unit()
         with session.unit(end):
-            pipeline.write(session.conn, steps)
+            pipeline.write(session.conn, steps, session.unchecked)
             size_after = measure.database_size(session.conn)
             session.size.observe(planned_growth, size_after - size_now,
                                  preview_mean(median) * plan.count.get(knob, 0))

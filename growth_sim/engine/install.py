@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -12,6 +13,7 @@ from psycopg import sql
 from growth_sim import __version__
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect, describe, drop_database, ensure_database
+from growth_sim.engine import deferred
 from growth_sim.engine.controller import initial_room
 from growth_sim.errors import DatabaseError
 from growth_sim.models import model_for
@@ -19,6 +21,9 @@ from growth_sim.observe import measure
 from growth_sim.profile import Profile, load_profile, profile_path
 from growth_sim.timeline.quantities import check_seed_scale
 from growth_sim.timeline.schedule import Schedule
+
+if TYPE_CHECKING:
+    from growth_sim.models.api import ModelPackage
 
 EXTENSIONS = ("pgstattuple", "pg_stat_statements")
 
@@ -36,9 +41,13 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
     """Make the database ready to grow; a no-op when it already holds the same settings.
 
     Refuses a database initialised with other settings (unless `force`) and one that holds tables growth-sim
-    did not create. `sizing` ``open`` makes the data independent of the server (see `controller`); None keeps
-    an initialised database's own (``closed`` for a new one).
+    did not create (but for the schema a profile grows in place: see `_take_in_place`). `sizing` ``open`` makes
+    the data independent of the server (see `controller`); None keeps an initialised database's own (``closed``
+    for a new one).
     """
+    package = model_for(profile)
+    package.build(Schedule(profile, scale), seed)  # what the model refuses in the profile, before anything is made
+    in_place: str = getattr(package, "IN_PLACE", "")
     created_db = ensure_database(dsn)
     wanted = ledger.Run(profile=profile_reference(profile), profile_hash=profile.content_hash, model=profile.model,
                         seed=seed, scale=scale, version=__version__, state={"sizing": sizing or "closed"})
@@ -56,14 +65,15 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
                     f"give its settings (or none), another database, or drop its data and start over with "
                     f"`{_init_command(profile, seed, scale)}`")
             ledger.acquire_lock(conn)
-            drop_everything(conn)
+            drop_everything(conn, package)
             action = "replaced"
         else:
-            foreign = foreign_tables(conn)
+            foreign = [t for t in foreign_tables(conn) if not in_place or not t.startswith(f"{in_place}.")]
             if foreign:
                 shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+                where = f" outside schema {in_place}, which it grows in place" if in_place else ""
                 raise DatabaseError(
-                    f"{describe(dsn)} holds {len(foreign)} table(s) growth-sim did not create ({shown}); "
+                    f"{describe(dsn)} holds {len(foreign)} table(s) growth-sim did not create{where} ({shown}); "
                     "growth-sim only writes to an empty database or one it initialised: create a new database")
             action = "created"
         with conn.transaction():
@@ -73,7 +83,10 @@ def initialise(dsn: str, profile: Profile, seed: int, scale: float, *, force: bo
                         conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
                 except psycopg.Error as exc:
                     raise DatabaseError(f"cannot create extension {name}: {exc.diag.message_primary}") from None
-            conn.execute(model_for(profile).build_schema_sql())
+            if in_place:
+                wanted.state.update(_take_in_place(conn, package, in_place))
+            else:
+                conn.execute(package.build_schema_sql())
             # Measured here, before autovacuum can visit the new catalog rows: a later reading would depend on when
             # it did, and the data calibrated on it would differ from run to run.
             planned = Schedule(profile, scale).size_at(0)
@@ -119,7 +132,7 @@ def initialised(dsn: str, profile_name: str | None, seed: int | None, scale: flo
             drop_database(dsn)
         elif created_schema:
             with connect(dsn) as conn:
-                drop_everything(conn)
+                drop_everything(conn, model_for(profile))
         raise
 
 
@@ -171,10 +184,45 @@ def foreign_tables(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def drop_everything(conn: psycopg.Connection) -> None:
-    """Drop the application schema and the ledger of a database growth-sim initialised (for --force)."""
+def drop_everything(conn: psycopg.Connection, package: ModelPackage | None = None) -> None:
+    """Drop the application schema and the ledger of a database growth-sim initialised (for --force); a schema
+    in place (`package` ``IN_PLACE``) is kept, its rows removed and its search_path setting undone."""
+    in_place = getattr(package, "IN_PLACE", "")
     with conn.transaction():
+        if in_place:
+            said = ledger.load(conn).state.get("search_path") if ledger.exists(conn) else None
+            if said:
+                conn.execute(sql.SQL("ALTER DATABASE {} RESET search_path").format(sql.Identifier(said)))
+            conn.execute(_truncate(package.TABLES, in_place))
+            deferred.restore(conn)  # what an interrupted initial load set aside is the schema's own
+            conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")
+            return
         conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
+
+
+def _take_in_place(conn: psycopg.Connection, package: ModelPackage, schema: str) -> dict[str, str]:
+    """Make schema `schema`, already in the database, the model's: refuses one whose catalog changed since the
+    profile was made or whose tables hold rows; restarts the tables' sequences (keys are computed from ordinals);
+    makes it the database's search_path (``ALTER DATABASE ... SET``) unless the connection's own settings (its
+    DSN's options, its role's, the server's) make it the current schema. What the ledger keeps of it."""
+    # A search_path from the database's settings may be one this function made before (and `drop_everything`
+    # reset since): it is made again. (Asked first: reading the catalog sets search_path in the transaction.)
+    elsewhere = conn.execute("SELECT current_schema() IS DISTINCT FROM %s OR source = 'database' FROM pg_settings"
+                             " WHERE name = 'search_path'", (schema,)).fetchone()[0]
+    package.check_schema(conn, empty=True)
+    conn.execute(_truncate(package.TABLES, schema))
+    if elsewhere:
+        database = conn.execute("SELECT current_database()").fetchone()[0]
+        path = sql.SQL("{}, public").format(sql.Identifier(schema))
+        conn.execute(sql.SQL("ALTER DATABASE {} SET search_path = ").format(sql.Identifier(database)) + path)
+        conn.execute(sql.SQL("SET LOCAL search_path = ") + path)
+        return {"search_path": database}
+    return {}
+
+
+def _truncate(tables: frozenset[str], schema: str) -> sql.Composed:
+    return sql.SQL("TRUNCATE {} RESTART IDENTITY").format(
+        sql.SQL(", ").join(sql.Identifier(schema, t) for t in sorted(tables)))
 

@@ -23,6 +23,13 @@ from growth_sim.engine import claims, deferred, pipeline
 from growth_sim.models.api import Widths
 
 POLL_SECONDS = 0.2
+MAX_DEFAULT_JOBS = 4  # beyond this, more connections on one machine's cores only contend
+
+
+def default_jobs() -> int:
+    """The connections an initial load on the private cluster uses unless told: the cores this process may run
+    on (its CPU affinity, as a container's cpuset sets it), at most `MAX_DEFAULT_JOBS`."""
+    return max(1, min(MAX_DEFAULT_JOBS, len(os.sched_getaffinity(0))))
 
 Inserts = Callable[[str, int, int, Widths], Iterator[pipeline.Step]]
 

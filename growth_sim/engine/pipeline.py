@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,13 +149,19 @@ def set_clock(conn: psycopg.Connection, clock: str) -> None:
     conn.execute("SELECT set_config('growth_sim.now', %s, true)", (clock,))
 
 
-def write(conn: psycopg.Connection, steps: Iterable[Step]) -> dict[str, int]:
-    """Send `steps` on `conn` (inside the caller's transaction); rows per table and per named statement."""
+def write(conn: psycopg.Connection, steps: Iterable[Step], unchecked: Container[str] = ()) -> dict[str, int]:
+    """Send `steps` on `conn` (inside the caller's transaction); rows per table and per named statement.
+
+    The COPYs into `unchecked` tables run without the server's per-row foreign key checks (see
+    `Session.unchecked`); every other statement keeps them.
+    """
     rows: dict[str, int] = {}
     nonempty = (step for step in steps if not isinstance(step, Batch) or step.rows)
     for key, group in itertools.groupby(nonempty, key=_group_key):
-        send = _statements if key is None else _copy
-        counted = send(conn, group)
+        if key is None:
+            counted = _statements(conn, group)
+        else:
+            counted = _copy(conn, group, checked=key[0] not in unchecked)
         for name, n in counted.items():
             rows[name] = rows.get(name, 0) + n
     return rows
@@ -165,16 +171,21 @@ def _group_key(step: Step) -> tuple[str, tuple[str, ...]] | None:
     return (step.table, step.columns) if isinstance(step, Batch) else None
 
 
-def _copy(conn: psycopg.Connection, batches: Iterable[Batch]) -> dict[str, int]:
-    """One COPY for consecutive batches of the same table and columns."""
+def _copy(conn: psycopg.Connection, batches: Iterable[Batch], *, checked: bool = True) -> dict[str, int]:
+    """One COPY for consecutive batches of the same table and columns; without the foreign keys' row checks
+    (``session_replication_role = replica`` for the COPY alone) unless `checked`."""
     batches = iter(batches)
     first = next(batches)
     written = {first.table: 0}
+    if not checked:
+        conn.execute("SET LOCAL session_replication_role = replica")
     with conn.cursor() as cur, cur.copy(first.statement()) as copy:
         for batch in itertools.chain([first], batches):
             if batch.rows:
                 copy.write(batch.data)
                 written[batch.table] += batch.rows
+    if not checked:
+        conn.execute("SET LOCAL session_replication_role = origin")
     return written
 
 

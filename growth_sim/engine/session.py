@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -15,7 +16,7 @@ from psycopg import pq
 
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect
-from growth_sim.engine import pipeline
+from growth_sim.engine import deferred, pipeline
 from growth_sim.engine.controller import SizeController, nominal_median, preview_mean
 from growth_sim.engine.pipeline import Step
 from growth_sim.models import model_for
@@ -40,10 +41,31 @@ class Session:
         # the unit is simply done again: no need to wait for each commit's WAL flush.
         self.conn.execute("SET synchronous_commit = off")
 
+    @cached_property
+    def unchecked(self) -> frozenset[str]:
+        """The tables the simulated hours COPY into without the server checking each row's foreign keys.
+
+        The check is the server's biggest share of a COPY into a child table (a locking lookup in each parent
+        per row) and leaves nothing in the database but row locks; a model whose rows point to existing parents
+        by construction (`Model.keys_by_construction`) does not need it. Only where the role may set
+        ``session_replication_role`` (a superuser, as on the private cluster) and never on a table with an
+        insert trigger of its own, which that setting would also silence.
+        """
+        if not self.model.keys_by_construction:
+            return frozenset()
+        query = ("SELECT has_parameter_privilege('session_replication_role', 'SET')"
+                 if self.conn.info.server_version >= 150000 else
+                 "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not self.conn.execute(query).fetchone()[0]:
+            return frozenset()
+        tables = self.model.insert_order
+        return frozenset(tables) - deferred.with_insert_triggers(self.conn, tables)
+
     def use_schedule(self, schedule: Schedule) -> None:
         """Drive the model along `schedule` (the milestone Schedule, or a subclass such as a rate plan)."""
         self.schedule = schedule
         self.model = model_for(self.profile).build(schedule, self.row.seed)
+        self.__dict__.pop("unchecked", None)
 
     def reload(self) -> None:
         """Read the run row again (after units moved its clock)."""

@@ -91,6 +91,12 @@ class Model(Protocol):
         ...
 
     @property
+    def keys_by_construction(self) -> bool:
+        """Whether every row the hours insert points to parents that exist when it is written (and so needs no
+        foreign key check by the server, see `growth_sim.engine.session.Session.unchecked`)."""
+        ...
+
+    @property
     def changed_by(self) -> Mapping[str, tuple[str, ...]]:
         """For a table whose bloat the engine steers, the streams whose every event updates or deletes at most
         one of its rows: the bound on how much its bloat can grow between two readings. A table of the
@@ -163,7 +169,7 @@ class Probe(Protocol):
         ...
 
     def has_table(self, name: str) -> bool:
-        """Whether the public schema holds table `name`."""
+        """Whether the application's schema (the connection's current schema) holds table `name`."""
         ...
 
     def simulated_now(self) -> datetime:
@@ -278,6 +284,9 @@ class SchemaReader(Protocol):
     which ``growth-sim profile new`` has just loaded into the scratch database behind `conn`; it writes them
     unless this raises.
 
+    ``profile_in_place(conn, schema_name, output)``: the same for schema `schema_name` of the existing database
+    behind `conn` (``growth-sim profile new --dsn``), whose tables are grown where they are.
+
     ``IDENTITY`` (on the bound package, optional): a string standing for what the profile names besides itself
     (the schema model: its DDL's hash); it is part of the profile's content hash, so that a database initialised
     with one schema refuses to go on with another.
@@ -285,6 +294,10 @@ class SchemaReader(Protocol):
     ``check(profile)`` (on the bound package, optional): raises `growth_sim.errors.ModelError` for what the rest of
     the validated profile asks that the model cannot do (the schema model: a size knob without ``[widths.T]
     preview`` bounds); the profile is then refused as any invalid one is, before anything is written.
+
+    ``IN_PLACE`` (on the bound package, optional): the name of a schema already in the target database; ``init``
+    then runs no `build_schema_sql` but ``check_schema(conn, empty=True)``, which raises `ModelError` when the
+    schema is not the one the profile was made from or its tables hold rows.
     """
 
     def bind(self, params: Mapping[str, Any], base: Path) -> ModelPackage:

@@ -29,7 +29,7 @@ WITH cols AS (
     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
     LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
                         AND NOT s.inherited
-    WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%(tables)s)
+    WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = ANY(%(tables)s)
     GROUP BY c.oid
 ), sized AS (
     SELECT cols.*, current_setting('block_size')::int AS bs,

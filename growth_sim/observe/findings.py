@@ -53,7 +53,8 @@ class _Probe:
         self.conn, self._pgss = conn, pgss
 
     def has_table(self, name: str) -> bool:
-        return self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{name}",)).fetchone()[0]
+        return self.conn.execute("SELECT EXISTS (SELECT FROM pg_class WHERE relname = %s AND relkind IN ('r', 'p')"
+                                 " AND relnamespace = current_schema()::regnamespace)", (name,)).fetchone()[0]
 
     def simulated_now(self) -> datetime:
         run = ledger.load(self.conn) if ledger.exists(self.conn) else None
@@ -126,7 +127,7 @@ SELECT s.relname, s.n_dead_tup, s.n_live_tup, c.reltuples,
        + current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0) AS threshold,
        s.last_vacuum, s.last_autovacuum
 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-WHERE s.schemaname = 'public'
+WHERE s.schemaname = current_schema()
 ORDER BY s.n_dead_tup DESC"""
 
 
@@ -137,7 +138,7 @@ def tables_need_vacuum(probe: Probe) -> Finding:
         """SELECT s.relname, s.n_dead_tup, s.n_live_tup, c.reltuples, c.reloptions,
                   s.last_vacuum, s.last_autovacuum
            FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-           WHERE s.schemaname = 'public' ORDER BY s.n_dead_tup DESC""").fetchall()
+           WHERE s.schemaname = current_schema() ORDER BY s.n_dead_tup DESC""").fetchall()
     base, factor = conn.execute("SELECT current_setting('autovacuum_vacuum_threshold')::float8,"
                                 " current_setting('autovacuum_vacuum_scale_factor')::float8").fetchone()
     tables = []
@@ -161,7 +162,7 @@ REDUNDANT_SQL = """
 SELECT a.indexrelid::regclass AS redundant, b.indexrelid::regclass AS covered_by, a.indrelid::regclass AS table
 FROM pg_index a JOIN pg_index b ON a.indrelid = b.indrelid AND a.indexrelid <> b.indexrelid
 JOIN pg_class ca ON ca.oid = a.indexrelid JOIN pg_class cb ON cb.oid = b.indexrelid
-WHERE ca.relnamespace = 'public'::regnamespace AND ca.relam = cb.relam
+WHERE ca.relnamespace = current_schema()::regnamespace AND ca.relam = cb.relam
   AND a.indpred IS NULL AND b.indpred IS NULL AND a.indexprs IS NULL AND b.indexprs IS NULL
   AND a.indnkeyatts <= b.indnkeyatts AND NOT a.indisprimary
   AND (b.indkey::int2[])[0:a.indnkeyatts - 1] = (a.indkey::int2[])[0:a.indnkeyatts - 1]
@@ -193,7 +194,7 @@ SELECT c.conrelid::regclass AS table, c.conname, array_agg(a.attname ORDER BY k.
 FROM pg_constraint c
 CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
-WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
+WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace
   AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid
                   AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
                   AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey)
@@ -214,7 +215,7 @@ SELECT c.oid::regclass AS index, t.relname AS table, pg_relation_size(c.oid) AS 
 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_am am ON am.oid = c.relam JOIN pg_stat_user_tables st ON st.relid = t.oid
 CROSS JOIN LATERAL pgstatindex(c.oid) s
-WHERE am.amname = 'btree' AND st.schemaname = 'public' AND st.n_tup_upd + st.n_tup_del > 0
+WHERE am.amname = 'btree' AND st.schemaname = current_schema() AND st.n_tup_upd + st.n_tup_del > 0
   AND pg_relation_size(c.oid) <= %(max_bytes)s
 ORDER BY s.avg_leaf_density"""
 
@@ -230,7 +231,7 @@ def index_bloat(probe: Probe) -> Finding:
                for ix, table, size, density, leaves, estimate in rows
                if estimate > INDEX_BLOAT_ABOVE and leaves >= INDEX_BLOAT_MIN_LEAF_PAGES]
     skipped = [r[0] for r in conn.execute(
-        "SELECT indexrelname FROM pg_stat_user_indexes WHERE schemaname = 'public'"
+        "SELECT indexrelname FROM pg_stat_user_indexes WHERE schemaname = current_schema()"
         " AND pg_relation_size(indexrelid) > %s", (INDEX_BLOAT_MAX_BYTES,)).fetchall()]
     evidence = {"indexes": bloated, "threshold_percent": INDEX_BLOAT_ABOVE, "not_measured_larger_than_1GiB": skipped}
     return finding("index_bloat", title, source, bool(bloated), evidence,

@@ -58,16 +58,21 @@ def row_count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
 
 
+def flush_statistics(conn: psycopg.Connection) -> None:
+    """Flush the session's pending statistics (outside a transaction), so that the server's tuple counts
+    include the units it has just committed (an ANALYZE after it is not overtaken by them)."""
+    if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+
+
 def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[str] = (), *,
                 fast: bool = False) -> dict[str, dict[str, Any]]:
     """Heap, index and TOAST bytes (and live/dead tuple statistics) of each table, and the `bloat` readings of
     those in `bloated`, in one statement; `fast` takes every bloat reading from pgstattuple_approx.
 
-    The session's own pending statistics are flushed first (outside a transaction), so that the tuple counts
-    include the units it has just committed.
+    The session's own pending statistics are flushed first (`flush_statistics`).
     """
-    if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
-        conn.execute("SELECT pg_stat_force_next_flush()")
+    flush_statistics(conn)
     stats = _BLOAT_STATS if bloated else sql.SQL("NULL::float8[]")  # pgstattuple may not be installed
     rows = conn.execute(
         sql.SQL("""SELECT relname, heap, idx, toast, rest + idx, live, dead, stats FROM (
@@ -76,7 +81,8 @@ def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[s
                     coalesce(s.n_live_tup, 0) AS live, coalesce(s.n_dead_tup, 0) AS dead, {} AS stats
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-             WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%(tables)s)) m""").format(stats),
+             WHERE n.nspname = current_schema() AND c.relkind = 'r'
+               AND c.relname = ANY(%(tables)s)) m""").format(stats),
         {"tables": tables, "bloated": list(bloated), "approx": -1 if fast else APPROX_ABOVE_PAGES}).fetchall()
     out: dict[str, dict[str, Any]] = {}
     for name, heap, idx, toast, total, live, dead, stats in rows:

@@ -20,7 +20,6 @@ from growth_sim.profile import load_profile
 from growth_sim.timeline.quantities import format_size
 from growth_sim.timeline.schedule import Schedule
 
-APP_SCHEMA = "public"
 TOP_STATEMENTS = 10
 
 
@@ -82,8 +81,8 @@ def _pgstattuple_note(conn: psycopg.Connection) -> str | None:
 
 def _table_names(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in conn.execute(
-        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r'"
-        " ORDER BY c.relname", (APP_SCHEMA,)).fetchall()]
+        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace"
+        " AND c.relkind = 'r' ORDER BY c.relname").fetchall()]
 
 
 def _tables(conn: psycopg.Connection, sizes: dict[str, dict[str, Any]], schedule: Schedule | None,
@@ -93,7 +92,7 @@ def _tables(conn: psycopg.Connection, sizes: dict[str, dict[str, Any]], schedule
                   s.last_analyze, s.last_autoanalyze, s.vacuum_count, s.autovacuum_count
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-           WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY c.relname""", (APP_SCHEMA,)).fetchall()
+           WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.relname""").fetchall()
     estimates = estimate.estimates(conn, [r[0] for r in rows])
     out: dict[str, dict[str, Any]] = {}
     for (name, pages, reltuples, live, dead, vac, autovac, analyze, autoanalyze, vacs, autovacs) in rows:
@@ -139,8 +138,7 @@ def _count(conn: psycopg.Connection, table: str) -> int:
     with conn.transaction():
         conn.execute("SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_indexscan = off;"
                      " SET LOCAL enable_bitmapscan = off")
-        return conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
-            sql.Identifier(APP_SCHEMA), sql.Identifier(table))).fetchone()[0]
+        return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
 
 
 def _indexes(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
@@ -148,7 +146,7 @@ def _indexes(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
         """SELECT s.indexrelname, s.relname, pg_relation_size(s.indexrelid), s.idx_scan, s.idx_tup_read,
                   i.indisunique, i.indisprimary, pg_get_indexdef(s.indexrelid)
            FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
-           WHERE s.schemaname = %s ORDER BY s.relname, s.indexrelname""", (APP_SCHEMA,)).fetchall()
+           WHERE s.schemaname = current_schema() ORDER BY s.relname, s.indexrelname""").fetchall()
     return {name: {"table": table, "size_bytes": size, "scans": scans, "tuples_read": read, "unique": unique,
                    "primary": primary, "unused": scans == 0 and not unique, "definition": definition}
             for name, table, size, scans, read, unique, primary, definition in rows}

@@ -32,7 +32,7 @@ SELECT (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = %(ledger)s AND c.relkind IN ('r', 'm', 'S'))::bigint,
        (SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM pg_class
-        WHERE relnamespace = 'public'::regnamespace AND relkind = 'r')::bigint,
+        WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r')::bigint,
        (SELECT sum(pg_relation_size(c.oid, f.fork)) FROM pg_class c
         CROSS JOIN unnest(ARRAY['main', 'fsm', 'vm', 'init']) AS f(fork)
         WHERE NOT c.relisshared AND c.relkind IN ('r', 'i', 't', 'm', 'S'))::bigint"""

@@ -1,8 +1,10 @@
-"""`growth-sim profile new`: a starting profile for an application's own schema, read through the catalog."""
+"""`growth-sim profile new`: a starting profile for an application's own schema, read through the catalog (of a
+scratch database the DDL file is loaded into, or of the existing database that holds the schema)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -21,12 +23,7 @@ def new_profile(dsn: str, schema: Path, output: Path, *, model: str = "schema", 
 
     Nothing is written when the DDL fails, the model refuses the schema or `output` exists (unless `force`).
     """
-    package = model_module(model)
-    make = getattr(package, "new_profile", None)
-    if make is None:
-        raise ModelError(f"model {model!r} does not read schemas (it has no new_profile)")
-    if output.exists() and not force:
-        raise ProfileError(f"{output} already exists; use --force to replace it")
+    make = _maker(model, "new_profile", output, force)
     try:
         ddl = schema.read_text(encoding="utf-8")
     except OSError as exc:
@@ -45,6 +42,38 @@ def new_profile(dsn: str, schema: Path, output: Path, *, model: str = "schema", 
                 files = make(conn, schema, output)
         finally:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(scratch)))
+    return _write(files)
+
+
+def profile_in_place(dsn: str, output: Path, schema_name: str | None = None, *, model: str = "schema",
+                     force: bool = False) -> list[Path]:
+    """Have model `model` read schema `schema_name` (default: the connection's current schema) of the existing
+    database behind `dsn`, whose tables hold no rows, and write its starting profile at `output` (and what else
+    the model keeps); the files written. Nothing is written when the model refuses."""
+    make = _maker(model, "profile_in_place", output, force)
+    with connect(dsn, autocommit=True) as conn:
+        name = schema_name or conn.execute("SELECT current_schema()").fetchone()[0]
+        if name is None:
+            raise DatabaseError("the connection has no current schema (none of its search_path exists); "
+                                "give --schema-name")
+        if conn.execute("SELECT to_regnamespace(%s) IS NULL", (name,)).fetchone()[0]:
+            raise DatabaseError(f"the database has no schema {name!r}")
+        files = make(conn, name, output)
+    return _write(files)
+
+
+def _maker(model: str, member: str, output: Path, force: bool) -> Callable[..., dict[Path, str]]:
+    """Model `model`'s function `member` that makes a starting profile; refuses an existing `output` unless
+    `force`."""
+    make = getattr(model_module(model), member, None)
+    if make is None:
+        raise ModelError(f"model {model!r} does not read schemas (it has no {member})")
+    if output.exists() and not force:
+        raise ProfileError(f"{output} already exists; use --force to replace it")
+    return make
+
+
+def _write(files: dict[Path, str]) -> list[Path]:
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
     return list(files)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from support import counts, table_digests
+from support import counts, query, scalar, table_digests
 
 from benchmarks import tape
 from benchmarks.baselines import dump
@@ -35,6 +35,13 @@ def test_replayed_tape_builds_the_same_database(dsn_factory: Callable[[], str], 
     assert rows["issues"] > 0 and rows["comments"] > 0
     assert counts(replayed, TABLES) == rows
     assert table_digests(replayed) == table_digests(recorded)
+    # the restore path's steps are on the tape too: the same indexes, built, and the same keys, validated
+    catalog = ("SELECT indexdef || pg_relation_size(format('%I.%I', schemaname, indexname)) FROM pg_indexes"
+               " WHERE schemaname = 'public' UNION ALL SELECT conname || convalidated::text FROM pg_constraint"
+               " WHERE connamespace = 'public'::regnamespace ORDER BY 1")
+    assert query(replayed, catalog) == query(recorded, catalog)
+    assert scalar(replayed, "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'issues'"
+                            " AND analyze_count > 0") == 1  # and the emulated ANALYZEs
 
 
 def _peak_rise(action: Callable[[], object]) -> int:

@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -114,21 +115,22 @@ def _size_errors(env: dict[str, str], dsn: str) -> dict[str, float]:
     return {m["label"]: round(100 * (m["db_size_bytes"] / m["planned_size_bytes"] - 1), 2) for m in milestones}
 
 
-def _revalidate(dsn: str) -> int:
-    """Re-check every foreign key and CHECK (tables and domains) by the server: each is dropped, added back NOT
-    VALID and validated, in a transaction rolled back afterwards. Returns how many were validated."""
+def _revalidate(dsn: str, schema: str = "public") -> int:
+    """Re-check every foreign key and CHECK (tables and domains) of `schema` by the server: each is dropped, added
+    back NOT VALID and validated, in a transaction rolled back afterwards. Returns how many were validated."""
     with psycopg.connect(dsn) as conn:
+        conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
         rows = conn.execute("""
             SELECT c.relname, NULL, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
             JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = 'public' AND k.contype IN ('f', 'c')
+            WHERE n.nspname = %(schema)s AND k.contype IN ('f', 'c')
             UNION ALL
             SELECT NULL, t.typname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
             JOIN pg_type t ON t.oid = k.contypid JOIN pg_namespace n ON n.oid = t.typnamespace
-            WHERE n.nspname = 'public' AND k.contype = 'c'""").fetchall()
+            WHERE n.nspname = %(schema)s AND k.contype = 'c'""", {"schema": schema}).fetchall()
         for table, domain, name, definition in rows:
             kind, target = ("TABLE", table) if table else ("DOMAIN", domain)
-            ident = sql.SQL(f"ALTER {kind} {{}}").format(sql.Identifier(target))
+            ident = sql.SQL(f"ALTER {kind} {{}}").format(sql.Identifier(schema, target))
             conn.execute(ident + sql.SQL(" DROP CONSTRAINT {}").format(sql.Identifier(name)))
             conn.execute(ident + sql.SQL(" ADD CONSTRAINT {} ").format(sql.Identifier(name))
                          + sql.SQL(definition + " NOT VALID"))  # noqa: S608 - the server's own definition
@@ -299,6 +301,9 @@ def test_shop_fixture_builds_and_loads(env: dict[str, str], tmp_path: Path, pg_c
 @pytest.mark.parametrize(("edit", "words"), [
     (lambda p: p + '\n[model.updates.emails]\ntable = "customers"\ncolumns = ["email"]\n\n[rates]\nemails = 10\n',
      ("[model.updates.emails]", "customers.email")),
+    (lambda p: p + '\n[lagged.churn]\nof = "customers"\nkind = "delete"\nshare = 0.5\ndelay_hours = 24\n',
+     ("[lagged.churn]", "customers", "would break")),
+    (lambda p: p + '\n[[milestones]]\nat = "week-5"\nclients = 10\n', ("clients",)),
     (lambda p: p + '\n[model.updates.notes]\ntable = "orders"\ncolumns = ["note"]\n\n[rates]\nnotes = 10\n',
      ("[model.updates.notes]", "orders.note", "size knob")),
     (lambda p: p.replace('size_knob = "orders.note"', 'size_knob = "customers.email"'),
@@ -315,3 +320,147 @@ def test_a_profile_asking_the_impossible_is_refused_before_anything_is_written(
         run = run_cli(env, "advance", "--dsn", dsn, "--profile", str(profile), "--to", "week-1")
         assert_user_error(run, *words)
         assert query(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")[0][0] == 0
+        assert query(dsn, "SELECT to_regnamespace('growth_sim')")[0][0] is None
+
+
+# -- a schema in place: `profile new --dsn` reads an existing database's schema, `advance` grows it there --------
+@contextmanager
+def _billing_database(cluster, prefix: str, schema: str = "public") -> Iterator[str]:
+    """A database holding billing.sql's tables, without rows, in `schema`."""
+    with module_database(cluster, prefix) as dsn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            if schema != "public":
+                conn.execute(sql.SQL("CREATE SCHEMA {0}; SET search_path = {0}").format(sql.Identifier(schema)))
+            conn.execute((SCHEMAS / "billing.sql").read_text())
+        yield dsn
+
+
+def _profile_in_place(env: dict[str, str], dsn: str, folder: Path, *args: str) -> Path:
+    run = run_cli(env, "profile", "new", "--dsn", dsn, "-o", str(folder / "billing.toml"), *args)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["billing.catalog.json", "billing.toml"]
+    profile = folder / "billing.toml"
+    profile.write_text(profile.read_text() + CHURN["billing"])
+    return profile
+
+
+def _nothing_initialised(dsn: str, schema: str = "public") -> None:
+    """No ledger, no search_path setting, and the schema's tables there and empty."""
+    assert query(dsn, "SELECT to_regnamespace('growth_sim')")[0][0] is None
+    assert query(dsn, "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
+                      " WHERE d.datname = current_database()")[0][0] == 0
+    tables = query(dsn, "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
+    assert len(tables) == 7
+    for (table,) in tables:
+        assert query(dsn, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table)))[0][0] == 0
+
+
+@pytest.mark.parametrize("how", ["public", "dsn options", "schema name"])
+def test_a_schema_in_place_grows_where_it_is(how: str, env: dict[str, str], pg_cluster, tmp_path: Path) -> None:
+    """billing.sql's tables already in a database (in public, or in schema app chosen by the DSN's search_path or
+    by --schema-name) grow there: no DDL runs, counts are exact, every constraint holds, measurements see them."""
+    schema = "public" if how == "public" else "app"
+    with _billing_database(pg_cluster, "inplace", schema) as plain:
+        dsn = plain + "&options=-csearch_path%3Dapp" if how == "dsn options" else plain
+        tenants = query(dsn, f"SELECT '{schema}.tenants'::regclass::oid")[0][0]
+        profile = _profile_in_place(env, dsn, tmp_path, *(["--schema-name", "app"] if how == "schema name" else []))
+        assert f'schema_name = "{schema}"' in profile.read_text()
+        _advance(env, dsn, "--profile", str(profile), "--scale", str(SCALE), "--to", "week-1")
+        assert query(dsn, f"SELECT '{schema}.tenants'::regclass::oid")[0][0] == tenants  # not created again
+        planned = _planned(profile, 168)
+        with psycopg.connect(dsn) as conn:
+            conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
+            assert {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]
+                    for t in planned} == planned
+        assert query(dsn, "SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace"
+                          " WHERE n.nspname = %s AND NOT k.convalidated", (schema,))[0][0] == 0
+        assert _revalidate(dsn, schema) >= 8
+        assert query(dsn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")[0][0] == (
+            7 if schema == "public" else 0)
+        report = run_cli(env, "report", "--dsn", dsn, "--json")
+        assert report.returncode == 0, report.stderr
+        assert set(json.loads(report.stdout)["tables"]) == set(planned)
+        findings = run_cli(env, "findings", "--dsn", dsn, "--json")
+        assert findings.returncode == 0, findings.stderr
+        assert "invoices" in findings.stdout
+        fixture = run_cli(env, "fixture", "build", "--profile", str(profile), "--to", "week-1", "--scale", "0.05",
+                          "-o", str(tmp_path / "f.sql.gz"))
+        assert_user_error(fixture, "no DDL file")
+
+
+def test_a_schema_in_place_with_rows_or_without_tables_is_refused(
+        env: dict[str, str], pg_cluster, tmp_path: Path) -> None:
+    with _billing_database(pg_cluster, "rows") as dsn:
+        query(dsn, "INSERT INTO plans (code, period, unit_amount_cents, currency)"
+                   " VALUES ('ABC-0001', 'month', 1, 'EUR') RETURNING id")
+        run = run_cli(env, "profile", "new", "--dsn", dsn, "-o", str(tmp_path / "billing.toml"))
+        assert_user_error(run, "public.plans holds rows")
+        run = run_cli(env, "profile", "new", "--dsn", dsn, "--schema-name", "nowhere", "-o", str(tmp_path / "b.toml"))
+        assert_user_error(run, "no schema 'nowhere'")
+        assert list(tmp_path.iterdir()) == []
+    with module_database(pg_cluster, "notables") as dsn:
+        assert_user_error(run_cli(env, "profile", "new", "--dsn", dsn, "-o", str(tmp_path / "b.toml")),
+                          "schema public", "no tables")
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_a_changed_schema_in_place_is_refused(env: dict[str, str], pg_cluster, tmp_path: Path) -> None:
+    """A schema changed since `profile new --dsn` read it, or filled since, is refused before anything is made."""
+    with _billing_database(pg_cluster, "changedinplace") as dsn:
+        profile = _profile_in_place(env, dsn, tmp_path)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("ALTER TABLE invoices ADD COLUMN note text")
+        run = run_cli(env, "advance", "--dsn", dsn, "--profile", str(profile), "--to", "week-1")
+        assert_user_error(run, "schema public", "changed since its catalog billing.catalog.json")
+        _nothing_initialised(dsn)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("ALTER TABLE invoices DROP COLUMN note")
+            conn.execute("INSERT INTO tenants VALUES (gen_random_uuid(), 'a', 'a', now())")
+        run = run_cli(env, "advance", "--dsn", dsn, "--profile", str(profile), "--to", "week-1")
+        assert_user_error(run, "public.tenants holds rows")
+        assert query(dsn, "SELECT to_regnamespace('growth_sim')")[0][0] is None
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    ('\n[model.updates.emails]\ntable = "customers"\ncolumns = ["tenant_id"]\n\n[rates]\nemails = 10\n',
+     ("[model.updates.emails]", "customers.tenant_id")),
+    ('\n[lagged.churn]\nof = "tenants"\nkind = "delete"\nshare = 0.5\ndelay_hours = 24\n',
+     ("[lagged.churn]", "tenants", "would break")),
+])
+def test_a_refused_profile_in_place_leaves_nothing_behind(
+        extra: str, words: tuple[str, ...], env: dict[str, str], pg_cluster, tmp_path: Path) -> None:
+    with _billing_database(pg_cluster, "refusedinplace", "app") as dsn:
+        profile = _profile_in_place(env, dsn, tmp_path, "--schema-name", "app")
+        profile.write_text(profile.read_text() + extra)
+        run = run_cli(env, "advance", "--dsn", dsn, "--profile", str(profile), "--to", "week-1")
+        assert_user_error(run, *words)
+        _nothing_initialised(dsn, "app")
+
+
+def test_a_schema_in_place_starts_over_with_force(env: dict[str, str], pg_cluster, tmp_path: Path) -> None:
+    """`init --force` on a schema grown in place empties its tables and keeps the schema whole: what an interrupted
+    initial load had set aside (foreign keys, indexes) is put back, so the schema still matches its catalog."""
+    from growth_sim.engine import deferred
+
+    with _billing_database(pg_cluster, "forceinplace", "app") as dsn:
+        profile = _profile_in_place(env, dsn, tmp_path, "--schema-name", "app")
+        init = ("init", "--dsn", dsn, "--profile", str(profile), "--scale", "0.05")
+        assert run_cli(env, *init).returncode == 0
+        keys = ("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"
+                " AND connamespace = 'app'::regnamespace")
+        indexes = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'app'"
+        whole = (query(dsn, keys)[0][0], query(dsn, indexes)[0][0])
+        with psycopg.connect(dsn) as conn:  # the first steps of an initial load, interrupted
+            deferred.ensure(conn)
+            steps = deferred.plan(conn, sorted(models.model_for(load_profile(str(profile))).TABLES))
+            deferred.set_aside(conn, steps)
+            deferred.drop_indexes(conn, steps, "usage_events")
+        assert {s.kind for s in steps} == {deferred.INDEX, deferred.FOREIGN_KEY}
+        assert query(dsn, keys)[0][0] == 0 and query(dsn, indexes)[0][0] < whole[1]
+        run = run_cli(env, *init, "--seed", "2", "--force")
+        assert run.returncode == 0, run.stderr
+        assert (query(dsn, keys)[0][0], query(dsn, indexes)[0][0]) == whole
+        _advance(env, dsn, "--to", "week-1")
+        planned = Schedule(load_profile(str(profile)), 0.05)
+        assert query(dsn, "SELECT count(*) FROM app.invoices")[0][0] == planned.rows("invoices", 168)
+        assert _revalidate(dsn, "app") >= 8

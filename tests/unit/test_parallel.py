@@ -5,10 +5,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from growth_sim.engine import pipeline
+from growth_sim.engine import parallel, pipeline
 from growth_sim.models.api import Widths
 from growth_sim.models.taskpilot.model import TaskPilot
 from growth_sim.profile import load_profile
@@ -45,3 +49,13 @@ def test_prefetch_hands_values_to_the_producer_and_raises_its_errors():
         assert seen == [[0, 1], [0, 10], [0, 100]]
         with pytest.raises(ValueError, match="generator failed"):
             list(ahead.unit())
+
+
+def test_the_default_connections_are_the_cores_this_process_may_use():
+    cores = os.sched_getaffinity(0)
+    assert parallel.default_jobs() == min(parallel.MAX_DEFAULT_JOBS, len(cores))
+    # pinned to one core (as a container's cpuset would), in a child so that this process keeps its cores
+    pinned = subprocess.run([sys.executable, "-c", "import os; os.sched_setaffinity(0, {%d});"
+                             " from growth_sim.engine.parallel import default_jobs; print(default_jobs())" % min(cores)],
+                            capture_output=True, text=True, check=True)
+    assert pinned.stdout.strip() == "1"

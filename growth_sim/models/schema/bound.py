@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import psycopg
 
 from growth_sim.errors import ModelError
 from growth_sim.generate.batch import NULL, Batch
 from growth_sim.models.api import Check, Operation, ReadMix, TableBloat, Widths
-from growth_sim.models.schema.catalog import Catalog, load_catalog
+from growth_sim.models.schema.catalog import Catalog, check_in_place, load_catalog, read_again, read_catalog_file
 from growth_sim.models.schema.knob import Knob, size_knob
 from growth_sim.models.schema.rows import Rows
 from growth_sim.models.schema.rules import TablePlan, plans
@@ -31,14 +32,21 @@ def empty_read_mix() -> ReadMix:
 
 
 class SchemaPackage:
-    """`ModelPackage` members for the schema in DDL file `schema` and the profile's ``[model]`` table."""
+    """`ModelPackage` members for the schema in DDL file `schema` and the profile's ``[model]`` table; with
+    `in_place`, `schema` is the catalog file of the schema of that name in the target database."""
 
     SCENARIOS: tuple[str, ...] = ("app",)
     __file__ = str(Path(__file__).with_name("__init__.py"))
 
-    def __init__(self, schema: Path, params: Mapping[str, Any]) -> None:
+    def __init__(self, schema: Path, params: Mapping[str, Any], in_place: str = "") -> None:
         self.schema, self.params = schema, params
-        self.catalog: Catalog = load_catalog(schema)
+        if in_place:
+            self.catalog: Catalog = read_catalog_file(schema, read_again(in_place))
+            if self.catalog.schema != in_place:
+                raise ModelError(f"catalog {schema} is not of schema {in_place} read in place; {read_again(in_place)}")
+        else:
+            self.catalog = load_catalog(schema)
+        self.IN_PLACE = in_place
         null_share = params.get("null_share", 0.1)
         if not isinstance(null_share, int | float) or not 0 <= null_share < 1:
             raise ModelError(f"[model] null_share: {null_share!r} must be a number in [0, 1)")
@@ -48,15 +56,24 @@ class SchemaPackage:
 
     @property
     def IDENTITY(self) -> str:  # noqa: N802 - the protocol's name
-        """The DDL's hash: part of the profile's content hash, so a database refuses a changed schema."""
-        return self.catalog.ddl_sha256
+        """The DDL's hash (or the catalog's, in place): part of the profile's content hash, so a database refuses
+        a changed schema."""
+        return self.catalog.fingerprint() if self.IN_PLACE else self.catalog.ddl_sha256
 
     @cached_property
     def TABLES(self) -> frozenset[str]:  # noqa: N802 - the protocol's name
         return frozenset(t.name for t in self.catalog.tables)
 
     def build_schema_sql(self) -> str:
+        if self.IN_PLACE:
+            raise ModelError(f"the profile grows schema {self.IN_PLACE} in place: it has no DDL file to run in "
+                             "another database; make a profile with `growth-sim profile new --schema FILE`")
         return self.schema.read_text(encoding="utf-8")
+
+    def check_schema(self, conn: psycopg.Connection, *, empty: bool) -> None:
+        """In place: `ModelError` unless the database's schema is still the catalog's (and, if `empty`, its
+        tables hold no rows)."""
+        check_in_place(conn, self.catalog, self.schema, empty=empty)
 
     def build(self, schedule: Schedule, seed: int) -> SchemaModel:
         return SchemaModel(self, schedule, seed)
@@ -143,6 +160,7 @@ class SchemaModel:
                              "(give it in [[milestones]] or [derived])")
         self.insert_order = _parents_first(package.plans)
         self.size_knob = package.knob.table if package.knob else self.insert_order[-1]
+        self.keys_by_construction = False  # any schema: the server's foreign key checks stay the safety net
         self.deletes = {lg.name: lg.of for lg in profile.lagged if lg.kind == "delete" and lg.of in self.tables}
         for stream, table in self.deletes.items():
             children = [(t.name, fk.name) for t in package.catalog.tables for fk in t.foreign_keys

@@ -17,8 +17,9 @@ KNOB_SHARE = 19  # the size knob's payload at the initial milestone, in empty da
 PREVIEW_RANGE = 16  # the largest payload of a row, in typical payloads
 
 
-def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: int) -> str:
-    """The profile text: runs as it is (four weeks), every number a default to replace.
+def starting_profile(catalog: Catalog, source: Path, output: Path, empty_bytes: int) -> str:
+    """The profile text: runs as it is (four weeks), every number a default to replace. `source` is the DDL file,
+    or for a schema read in place (``catalog.schema``) the catalog's file.
 
     The size knob is the payload column of the table with the most rows at week 4, if a table has one. Sizes are
     `empty_bytes` (the database holding only the schema), the rows at typical widths and the knob's payload:
@@ -58,13 +59,19 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: 
         total += rows(knob, week) * typical if knob else 0
         return f"{total / 2**20:.1f} MiB"
 
-    relative = os.path.relpath(schema.resolve(), output.resolve().parent)
+    relative = os.path.relpath(source.resolve(), output.resolve().parent)
     if relative.startswith(".."):
-        relative = str(schema.resolve())
+        relative = str(source.resolve())
+    if catalog.schema:
+        origin = f"schema {catalog.schema} of a database"
+        model = ["# the schema is in place in the target database (read by `profile new --dsn`): init runs no DDL",
+                 f'schema_name = "{catalog.schema}"', f'catalog = "{relative}"']
+    else:
+        origin, model = source.name, [f'schema = "{relative}"']
     referenced = {fk.parent for t in catalog.tables for fk in t.foreign_keys if fk.parent != t.name}
     leaf = next((t.name for t in catalog.tables if t.name not in referenced and t.primary_key), "sessions")
     lines = [
-        f"# A starting profile for {schema.name}, written by `growth-sim profile new`: it runs as it is; replace",
+        f"# A starting profile for {origin}, written by `growth-sim profile new`: it runs as it is; replace",
         "# the numbers with your application's. Counts are at --scale 1.",
         "",
         "[profile]",
@@ -74,7 +81,7 @@ def starting_profile(catalog: Catalog, schema: Path, output: Path, empty_bytes: 
         "history_days = 90               # the initial rows spread over this much history before week 0",
         "",
         "[model]",
-        f'schema = "{relative}"',
+        *model,
         "null_share = 0.1                # share of NULL in nullable columns",
         "recency = 2.0                   # foreign keys and updates pick parent = newest - floor(N * u ** recency)",
         '# fk_recency = { "orders.orders_customer_id_fkey" = 4.0 }   # per foreign key',

@@ -17,6 +17,7 @@ class TaskPilot:
     insert_order = ("issues", "issue_labels", "issue_links", "sla_status", "comments", "attachments",
                     "activity_log", "notifications", "webhook_deliveries")
     size_knob = "attachments"  # the table whose payload absorbs the size trajectory's remainder
+    keys_by_construction = True  # a row's parents are rows of earlier ordinals, written before it and never deleted
     # The streams whose every event updates or deletes at most one row of a table (bounds its bloat's growth).
     changed_by = {"issues": ("issue_updates", "comments", "attachments"),
                   "notifications": ("notification_reads", "notification_deletes")}

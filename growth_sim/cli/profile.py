@@ -36,8 +36,9 @@ def profile_new(dsn: str | None, schema: Path | None, schema_name: str | None, o
     for the schema of an existing database without data (--dsn without --schema), which is then grown in place.
 
     Every table gets growth (milestones for tables without parents, a ratio to the deepest parent for the
-    others); updates, deletes, bloat bands and widths are written as comments to edit. A schema feature the
-    model cannot honour is refused with one line and nothing is written.
+    others) and milestone sizes that a size knob holds (the payload column of the largest table that has one);
+    updates, deletes, bloat bands and widths are written as comments to edit. A schema feature the model cannot
+    honour is refused with one line and nothing is written.
     """
     from growth_sim.profile.new import new_profile, profile_in_place
 

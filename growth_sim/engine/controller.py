@@ -14,12 +14,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from growth_sim.generate import payload
 from growth_sim.profile import HOURS_PER_WEEK, Profile
 from growth_sim.timeline.schedule import Schedule
 
 _FACTOR_STEP = (0.5, 2.0)
 _FACTOR_RANGE = (0.02, 50.0)
-_LOGNORMAL_MEAN = math.exp(0.5 ** 2 / 2)  # mean / median of the preview size distribution (sigma 0.5)
+_LOGNORMAL_MEAN = math.exp(payload.SIGMA ** 2 / 2)  # mean / median of the payload size distribution
 
 
 @dataclass

@@ -16,6 +16,7 @@ indexes (the history's edits run after the builds, as they did after the rows we
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -64,6 +65,12 @@ class Deferred:
         if self.kind == INDEX:
             return f"initial/~index/{self.name}"
         return f"initial/~validate/{self.table}.{self.name}"
+
+    @property
+    def parent(self) -> str | None:
+        """The table a foreign key refers to (as regclass prints it); None for an index."""
+        m = re.search(r" REFERENCES (.+?)\(", self.definition) if self.kind == FOREIGN_KEY else None
+        return m.group(1) if m else None
 
     def drop(self) -> sql.Composable:
         if self.kind == INDEX:

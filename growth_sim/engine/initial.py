@@ -32,6 +32,7 @@ CALIBRATION_CHUNKS = 3  # a table's width is calibrated on its first chunks, the
 SET_ASIDE = "initial/~set-aside"
 FOREIGN_KEYS = "initial/~foreign-keys"
 HISTORY = "initial/~history"
+KNOB_HISTORY = "initial/~history-of-knob"
 DROP_INDEXES = "/~drop-indexes"
 
 
@@ -65,10 +66,13 @@ class InitialLoad:
         the model's tables set aside, each table's chunks (its secondary indexes dropped once its first chunks
         calibrated its width), the indexes built, the foreign keys added and validated. Then the history's
         edits, on the built indexes as the application's were, and the payload knob last, so that it absorbs
-        what the rest (dead tuples included) left of the size plan.
+        what the rest (dead tuples included) left of the size plan. Foreign keys that refer to the knob's table
+        are validated after its rows, and the history of the streams that change them (the model's `changed_by`
+        of the knob) runs last.
         """
         session, model = self.session, self.session.model
         steps = self._deferred()
+        knob = self._qualified(model.size_knob)
         units = [Unit("initial/reference", "reference"), Unit(SET_ASIDE, "reference")]
         for stream in model.insert_order:
             if stream != model.size_knob:
@@ -76,11 +80,27 @@ class InitialLoad:
         units += [Unit(s.unit, "indexes", s.table, statement=s.build().as_string(session.conn), published=True)
                   for s in steps if s.kind == deferred.INDEX]
         units.append(Unit(FOREIGN_KEYS, "foreign keys"))
+        keys = [s for s in steps if s.kind == deferred.FOREIGN_KEY]
         units += [Unit(s.unit, "foreign keys", s.table, statement=s.validate().as_string(session.conn),
-                       published=True) for s in steps if s.kind == deferred.FOREIGN_KEY]
+                       published=True) for s in keys if s.parent != knob]
         units.append(Unit(HISTORY, "history"))
-        return units + [Unit(name, model.size_knob, model.size_knob, a, b) for name, a, b in self._chunks(
-            model.size_knob)]
+        units += [Unit(name, model.size_knob, model.size_knob, a, b) for name, a, b in self._chunks(model.size_knob)]
+        after = [Unit(s.unit, "knob keys", s.table, statement=s.validate().as_string(session.conn), published=True)
+                 for s in keys if s.parent == knob]
+        if after or self._knob_streams():  # the load ends with a unit of the session's, which sets the clock
+            after.append(Unit(KNOB_HISTORY, "knob history"))
+        return units + after
+
+    def _knob_streams(self) -> frozenset[str]:
+        """The streams whose history changes rows of the size knob's table (written after them)."""
+        model = self.session.model
+        return frozenset(model.changed_by.get(model.size_knob, ()))
+
+    def _history(self, of_knob: bool) -> list[Statement]:
+        """The history's statements: those of the knob's table, or those of the others."""
+        session, knob = self.session, self._knob_streams()
+        return [Statement(op.sql, op.params, session.clock(op.hour), name=op.name, rows=op.rows)
+                for op in session.model.history_operations() if (op.name in knob) == of_knob]
 
     def _table(self, stream: str, steps: list[deferred.Deferred]) -> list[Unit]:
         """A table's chunks: those that calibrate its width, the drop of its indexes, the published rest."""
@@ -159,10 +179,8 @@ class InitialLoad:
         with session.unit(0):
             if unit.name == "initial/reference":
                 rows = pipeline.write(session.conn, pipeline.prefetched(model.reference_batches()))
-            elif unit.name == HISTORY:
-                rows = pipeline.write(session.conn, pipeline.prefetched(
-                    Statement(op.sql, op.params, session.clock(op.hour), name=op.name, rows=op.rows)
-                    for op in model.history_operations()))
+            elif unit.name in (HISTORY, KNOB_HISTORY):
+                rows = pipeline.write(session.conn, pipeline.prefetched(self._history(unit.name == KNOB_HISTORY)))
             elif unit.name == SET_ASIDE:
                 deferred.set_aside(session.conn, self._deferred())
             elif unit.name == FOREIGN_KEYS:

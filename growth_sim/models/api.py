@@ -85,7 +85,9 @@ class Model(Protocol):
     @property
     def size_knob(self) -> str:
         """The table whose payload absorbs what the size plan leaves over: its rows are written last in the
-        initial load, and each unit's `Widths.preview_bytes` is set from the size measured before it."""
+        initial load (the foreign keys that refer to it are validated after them, and the history of the streams
+        `changed_by` lists for it runs after them), and each unit's `Widths.preview_bytes` is set from the size
+        measured before it (`growth_sim.generate.payload` makes payloads of that median)."""
         ...
 
     @property
@@ -288,6 +290,10 @@ class SchemaReader(Protocol):
     ``IDENTITY`` (on the bound package, optional): a string standing for what the profile names besides itself
     (the schema model: its DDL's hash); it is part of the profile's content hash, so that a database initialised
     with one schema refuses to go on with another.
+
+    ``check(profile)`` (on the bound package, optional): raises `growth_sim.errors.ModelError` for what the rest of
+    the validated profile asks that the model cannot do (the schema model: a size knob without ``[widths.T]
+    preview`` bounds); the profile is then refused as any invalid one is, before anything is written.
 
     ``IN_PLACE`` (on the bound package, optional): the name of a schema already in the target database; ``init``
     then runs no `build_schema_sql` but ``check_schema(conn, empty=True)``, which raises `ModelError` when the

@@ -161,7 +161,7 @@ class _Reader:
             raise self.fail("curve.hourly", "all hours are zero: nothing would ever happen")
         weekend = self.number("curve.weekend_factor", curve_raw.get("weekend_factor", 1.0), maximum=WEEKEND_MAX)
         vacuum = self.table("vacuum", required=False)
-        return Profile(
+        profile = Profile(
             name=self.text("profile.name", head.get("name")),
             description=str(head.get("description", "")),
             model=model,
@@ -185,6 +185,12 @@ class _Reader:
             content_hash=self.content_hash,
             steady=self.steady(),
         )
+        if check := getattr(package, "check", None):  # what the model refuses beyond its [model] table
+            try:
+                check(profile)
+            except ModelError as exc:
+                raise self.fail("model", str(exc)) from None
+        return profile
 
     def steady(self) -> SteadySettings | None:
         """The optional [steady] section: ``vus``, ``vus_rate`` and ``[steady.presets]``."""

@@ -2,17 +2,19 @@
 
 Each schema (``tests/db/schemas/``: a shop, a multi-tenant billing service, a schema dense with constraints) gets
 its starting profile from `growth-sim profile new`, is grown four simulated weeks at a small scale and then
-checked: exact counts at the milestones, every foreign key and CHECK re-validated by the server, children never
-older than their parents, and the same bytes when the run is split and parallelised differently.
+checked: exact counts at the milestones, the planned size within 5 % at every milestone (the starting profile's
+size knob closes the loop), every foreign key and CHECK re-validated by the server, children never older than
+their parents, and the same bytes when the run is split and parallelised differently.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -104,6 +106,15 @@ def _planned(profile: Path, hour: int) -> dict[str, int]:
     return {t: schedule.rows(t, hour) for t in sorted(models.model_for(p).TABLES)}
 
 
+def _size_errors(env: dict[str, str], dsn: str) -> dict[str, float]:
+    """Measured size against planned size (percent) at each milestone, as the run's report has them."""
+    run = run_cli(env, "report", "--dsn", dsn, "--json")
+    assert run.returncode == 0, run.stderr
+    milestones = json.loads(run.stdout)["milestones"]
+    assert [m["label"] for m in milestones] == ["initial", "week-1", "week-2", "week-3", "week-4"]
+    return {m["label"]: round(100 * (m["db_size_bytes"] / m["planned_size_bytes"] - 1), 2) for m in milestones}
+
+
 def _revalidate(dsn: str, schema: str = "public") -> int:
     """Re-check every foreign key and CHECK (tables and domains) of `schema` by the server: each is dropped, added
     back NOT VALID and validated, in a transaction rolled back afterwards. Returns how many were validated."""
@@ -154,6 +165,17 @@ def test_shop_counts_constraints_and_parents(shop: tuple[Path, str]) -> None:
     assert 10 <= bloat <= 60
 
 
+def test_shop_size_within_5_percent_at_every_milestone(shop: tuple[Path, str], env: dict[str, str]) -> None:
+    profile, dsn = shop
+    assert 'size_knob = "orders.note"' in profile.read_text()
+    errors = _size_errors(env, dsn)
+    assert all(abs(e) <= 5 for e in errors.values()), errors
+    # The payload is incompressible and within its bounds: the orders' notes hold most of the database.
+    toast, longest = query(dsn, "SELECT pg_total_relation_size('orders'), max(length(note)) FROM orders")[0]
+    assert toast > 0.5 * query(dsn, "SELECT pg_database_size(current_database())")[0][0]
+    assert longest <= load_profile(str(profile)).widths["orders"].preview_max
+
+
 def test_shop_split_and_parallel_run_is_identical(shop: tuple[Path, str], env: dict[str, str], pg_cluster) -> None:
     profile, dsn = shop
     with module_database(pg_cluster, "shop_split") as other:
@@ -161,7 +183,16 @@ def test_shop_split_and_parallel_run_is_identical(shop: tuple[Path, str], env: d
         planned = _planned(profile, 2 * 168)
         assert counts(other, planned) == planned
         _advance(env, other, "--to", "week-4", "--jobs", "2")
-        assert table_digests(other) == table_digests(dsn)
+        assert _digests(other) == _digests(dsn)
+
+
+def _digests(dsn: str) -> dict[str, object]:
+    """`table_digests`, the shop's orders without their notes: the size knob's payloads, whose sizes follow the sizes
+    measured during the run (as TaskPilot's attachment previews do); the rest of every row is the seed's."""
+    digests = table_digests(dsn)
+    digests["orders"] = query(dsn, "SELECT md5(string_agg(r, E'\\n' ORDER BY r)), count(note) FROM "
+                                   "(SELECT (to_jsonb(o) - 'note')::text AS r, note FROM orders o) x")[0]
+    return digests
 
 
 # Billing: invoices change state a day after they are issued. Dense: incidents change level, and the schema's
@@ -199,6 +230,8 @@ def test_other_schemas_grow_four_weeks(name: str, env: dict[str, str], pg_cluste
         _advance(env, dsn, "--profile", str(profile), "--scale", str(SCALE), "--to", "week-4")
         planned = _planned(profile, 4 * 168)
         assert counts(dsn, planned) == planned
+        errors = _size_errors(env, dsn)
+        assert all(abs(e) <= 5 for e in errors.values()), errors
         assert _revalidate(dsn) >= 8
         clock = load_profile(str(profile)).start + timedelta(hours=4 * 168)
         assert query(dsn, TOUCHED[name], (clock,))[0][0] > 0
@@ -265,16 +298,24 @@ def test_shop_fixture_builds_and_loads(env: dict[str, str], tmp_path: Path, pg_c
         assert counts(dsn, ["orders", "carts"]) == {t: schedule.rows(t, 168) for t in ("carts", "orders")}
 
 
-@pytest.mark.parametrize(("extra", "words"), [
-    ('\n[model.updates.emails]\ntable = "customers"\ncolumns = ["email"]\n\n[rates]\nemails = 10\n',
+@pytest.mark.parametrize(("edit", "words"), [
+    (lambda p: p + '\n[model.updates.emails]\ntable = "customers"\ncolumns = ["email"]\n\n[rates]\nemails = 10\n',
      ("[model.updates.emails]", "customers.email")),
-    ('\n[lagged.churn]\nof = "customers"\nkind = "delete"\nshare = 0.5\ndelay_hours = 24\n',
+    (lambda p: p + '\n[lagged.churn]\nof = "customers"\nkind = "delete"\nshare = 0.5\ndelay_hours = 24\n',
      ("[lagged.churn]", "customers", "would break")),
-    ('\n[[milestones]]\nat = "week-5"\nclients = 10\n', ("clients",)),
+    (lambda p: p + '\n[[milestones]]\nat = "week-5"\nclients = 10\n', ("clients",)),
+    (lambda p: p + '\n[model.updates.notes]\ntable = "orders"\ncolumns = ["note"]\n\n[rates]\nnotes = 10\n',
+     ("[model.updates.notes]", "orders.note", "size knob")),
+    (lambda p: p.replace('size_knob = "orders.note"', 'size_knob = "customers.email"'),
+     ("[model] size_knob", "customers.email")),
+    (lambda p: p.replace('size_knob = "orders.note"', 'size_knob = "order_lines"'),
+     ("[model] size_knob", "order_lines has no column")),
+    (lambda p: re.sub(r"(?m)^preview = .*$", "", p), ("orders.note", "[widths.orders] preview")),
 ])
 def test_a_profile_asking_the_impossible_is_refused_before_anything_is_written(
-        extra: str, words: tuple[str, ...], env: dict[str, str], tmp_path: Path, pg_cluster) -> None:
-    profile = _new_profile(env, tmp_path, "shop", extra)
+        edit: Callable[[str], str], words: tuple[str, ...], env: dict[str, str], tmp_path: Path, pg_cluster) -> None:
+    profile = _new_profile(env, tmp_path, "shop")
+    profile.write_text(edit(profile.read_text()))
     with module_database(pg_cluster, "impossible") as dsn:
         run = run_cli(env, "advance", "--dsn", dsn, "--profile", str(profile), "--to", "week-1")
         assert_user_error(run, *words)

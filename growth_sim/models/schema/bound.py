@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import psycopg
@@ -14,9 +14,13 @@ from growth_sim.errors import ModelError
 from growth_sim.generate.batch import NULL, Batch
 from growth_sim.models.api import Check, Operation, ReadMix, TableBloat, Widths
 from growth_sim.models.schema.catalog import Catalog, check_in_place, load_catalog, read_again, read_catalog_file
+from growth_sim.models.schema.knob import Knob, size_knob
 from growth_sim.models.schema.rows import Rows
 from growth_sim.models.schema.rules import TablePlan, plans
 from growth_sim.timeline.schedule import HourPlan, Schedule
+
+if TYPE_CHECKING:
+    from growth_sim.timeline.schedule import Profile
 
 _OPERATION_AT = 0.5  # updates and deletes run half-way through their hour
 _HISTORY_CHUNK = 20_000
@@ -47,7 +51,8 @@ class SchemaPackage:
         if not isinstance(null_share, int | float) or not 0 <= null_share < 1:
             raise ModelError(f"[model] null_share: {null_share!r} must be a number in [0, 1)")
         self.plans: dict[str, TablePlan] = plans(self.catalog, float(null_share))
-        self.updates = _updates(params, self.plans)
+        self.knob: Knob | None = size_knob(params.get("size_knob"), self.plans)
+        self.updates = _updates(params, self.plans, self.knob)
 
     @property
     def IDENTITY(self) -> str:  # noqa: N802 - the protocol's name
@@ -81,9 +86,25 @@ class SchemaPackage:
     def expected_findings(self) -> tuple[Check | TableBloat, ...]:
         return ()
 
+    def check(self, profile: Profile) -> None:
+        """Refuse what `profile` asks beyond the ``[model]`` table: a size knob needs the bounds of its payload."""
+        knob = self.knob
+        if knob is None:
+            return
+        width = profile.widths.get(knob.table)
+        if width is None or not width.preview_max:
+            raise ModelError(f'[model] size_knob = "{knob.table}.{knob.column}" needs the bounds of its payload per '
+                             f'row: [widths.{knob.table}] preview = {{ min = "0 B", max = "256 KiB" }}')
+        where = f"[widths.{knob.table}] preview max {width.preview_max} B"
+        if knob.max_len is not None and width.preview_max > knob.max_len:
+            raise ModelError(f"{where} is above the length limit {knob.max_len} of {knob.table}.{knob.column}")
+        if width.preview_max < knob.min_len:
+            raise ModelError(f"{where} is below the minimum length {knob.min_len} of {knob.table}.{knob.column}")
 
-def _updates(params: Mapping[str, Any], table_plans: dict[str, TablePlan]) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """[model.updates.NAME]: the table and columns each update stream sets."""
+
+def _updates(params: Mapping[str, Any], table_plans: dict[str, TablePlan],
+             knob: Knob | None) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """[model.updates.NAME]: the table and columns each update stream sets (never the size knob's payload)."""
     out = {}
     for name, spec in (params.get("updates") or {}).items():
         key = f"[model.updates.{name}]"
@@ -101,6 +122,9 @@ def _updates(params: Mapping[str, Any], table_plans: dict[str, TablePlan]) -> di
                 raise ModelError(f"{key} columns: {table} has no column {column!r}")
             if rule.source != "value":
                 raise ModelError(f"{key} columns: {table}.{column} is a key, a foreign key or set by the server")
+            if knob is not None and (knob.table, knob.column) == (table, column):
+                raise ModelError(f"{key} columns: {table}.{column} carries the size knob's payload, which is "
+                                 "written once")
             partners = [o for o, _ in rule.above] + rule.differs
             partners += [c for c, r in plan.rules.items() if column in [o for o, _ in r.above] + r.differs]
             lonely = [p for p in partners if p not in columns and not _stamped(plan, column)]
@@ -135,7 +159,7 @@ class SchemaModel:
             raise ModelError(f"table {missing[0]} has no growth in profile {profile.name} "
                              "(give it in [[milestones]] or [derived])")
         self.insert_order = _parents_first(package.plans)
-        self.size_knob = str(params.get("size_knob", self.insert_order[-1]))
+        self.size_knob = package.knob.table if package.knob else self.insert_order[-1]
         self.keys_by_construction = False  # any schema: the server's foreign key checks stay the safety net
         self.deletes = {lg.name: lg.of for lg in profile.lagged if lg.kind == "delete" and lg.of in self.tables}
         for stream, table in self.deletes.items():
@@ -162,7 +186,8 @@ class SchemaModel:
             changed.setdefault(table, []).append(stream)
         self.changed_by = {t: tuple(s) for t, s in changed.items()}
         fk_recency = params.get("fk_recency", {})
-        self.rows = Rows(package.plans, schedule, seed, dict(fk_recency), float(params.get("recency", 2.0)))
+        self.rows = Rows(package.plans, schedule, seed, dict(fk_recency), float(params.get("recency", 2.0)),
+                         package.knob)
 
     def reference_batches(self) -> list[Batch]:
         return []

@@ -19,7 +19,7 @@ from psycopg import sql
 
 from growth_sim.errors import ModelError
 
-VERSION = 1
+VERSION = 2  # 2: the columns indexes hold
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class Table:
     checks: tuple[tuple[str, str], ...] = ()  # (name, definition)
     triggers: tuple[str, ...] = ()
     expression_indexes: tuple[str, ...] = ()  # unique indexes on expressions (names)
+    indexed: tuple[str, ...] = ()  # columns some index holds
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -95,7 +96,8 @@ class Catalog:
             tables.append(Table(
                 t["name"], columns, tuple(t["primary_key"]), tuple(tuple(u) for u in t["unique"]),
                 tuple((p[0], tuple(p[1]), p[2]) for p in t["partial_unique"]), fks,
-                tuple((c[0], c[1]) for c in t["checks"]), tuple(t["triggers"]), tuple(t["expression_indexes"])))
+                tuple((c[0], c[1]) for c in t["checks"]), tuple(t["triggers"]), tuple(t["expression_indexes"]),
+                tuple(t["indexed"])))
         return cls(tuple(tables), raw["ddl_sha256"], tuple(raw["unsupported"]), raw.get("schema", ""))
 
     def fingerprint(self) -> str:
@@ -180,6 +182,13 @@ JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %(schema)s
 WHERE x.indisunique AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = x.indexrelid)
 ORDER BY c.relname, i.relname"""
 
+_INDEXED = """
+SELECT DISTINCT c.relname, a.attname FROM pg_index x
+JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %(schema)s
+JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY (x.indkey)
+ORDER BY 1, 2"""
+
 _TRIGGERS = """
 SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %(schema)s
@@ -234,7 +243,8 @@ def _read(conn: psycopg.Connection, schema: str, ddl: str) -> Catalog:
             array=element is not None, length=length, precision=precision, scale=scale, labels=labels,
             domain=typname if typtype == "d" else "", domain_checks=tuple(domain_checks.get(oid, ()))))
     parts: dict[str, dict] = {t: {"primary_key": (), "unique": [], "partial_unique": [], "foreign_keys": [],
-                                  "checks": [], "triggers": [], "expression_indexes": []} for t in columns}
+                                  "checks": [], "triggers": [], "expression_indexes": [], "indexed": []}
+             for t in columns}
     for table, name, contype, definition, cols, parent, parent_cols, on_delete in conn.execute(_CONSTRAINTS, named):
         if table not in parts:
             continue
@@ -256,6 +266,9 @@ def _read(conn: psycopg.Connection, schema: str, ddl: str) -> Catalog:
             parts[table]["partial_unique"].append((index, tuple(cols), predicate))
         else:
             parts[table]["unique"].append(tuple(cols))
+    for table, column in conn.execute(_INDEXED, named):
+        if table in parts:
+            parts[table]["indexed"].append(column)
     for table, trigger in conn.execute(_TRIGGERS, named):
         if table in parts:
             parts[table]["triggers"].append(trigger)

@@ -14,10 +14,12 @@ import math
 
 import numpy as np
 
-from growth_sim.generate.batch import NULL, Batch, text_batch
+from growth_sim.generate import payload
+from growth_sim.generate.batch import NULL, Batch, bytea_text, text_batch
 from growth_sim.generate.rand import Stream, timestamps, uuid_strings
 from growth_sim.generate.text import corpus, slices
 from growth_sim.models.api import Widths
+from growth_sim.models.schema.knob import Knob
 from growth_sim.models.schema.rules import INTEGERS, TEXTS, TablePlan
 from growth_sim.timeline.schedule import Schedule
 
@@ -36,9 +38,10 @@ class Rows:
     """Every table's rows under one seed and schedule."""
 
     def __init__(self, plans: dict[str, TablePlan], schedule: Schedule, seed: int, recency: dict[str, float],
-                 default_recency: float) -> None:
+                 default_recency: float, knob: Knob | None = None) -> None:
         self.plans, self.schedule, self.seed = plans, schedule, seed
         self.recency, self.default_recency = recency, default_recency
+        self.knob = knob
         self.widths = Widths({})
 
     def stream(self, *names: str) -> Stream:
@@ -98,7 +101,7 @@ class Rows:
         created = self.created(table, n)
         done: dict[str, Values] = {}
         for name in plan.order:
-            if plan.rules[name].source != "omit":
+            if plan.rules[name].source != "omit" and (not self._carries(table, name) or name in columns):
                 done[name] = self._column(table, name, n, created, done, stream)
         return {c: self._render(table, c, *done[c]) for c in columns}
 
@@ -124,6 +127,8 @@ class Rows:
             return values, present
         if rule.source == "key":
             return self._key(table, rule, n), present
+        if self._carries(table, name):
+            return self._payload(self.knob, n, s), present
         values = self._value(table, rule, n, created, s)
         for other, strict in rule.above:
             ov, op = done[other]
@@ -202,6 +207,26 @@ class Rows:
             return s.bits("value", n)
         raise ValueError(f"{table}.{c.name}: no generator for {c.type}")
 
+    def _carries(self, table: str, column: str) -> bool:
+        """Whether `column` of `table` carries the size knob's payload."""
+        return self.knob is not None and (self.knob.table, self.knob.column) == (table, column)
+
+    def _payload(self, knob: Knob, n: np.ndarray, s: Stream) -> np.ndarray:
+        """The size knob's column: incompressible payloads of median `Widths.preview_bytes` within the profile's
+        ``[widths.TABLE] preview`` bounds (and the column's minimum length), as COPY text (text: hex digits)."""
+        width = self.schedule.profile.widths[knob.table]
+        kind = knob.kind
+        sizes = payload.sizes(s, "payload", n, self.widths.preview_bytes, max(width.preview_min, knob.min_len),
+                              width.preview_max)
+        raw = [payload.random_bytes(self.seed, knob.table, knob.column, o, (k + 1) // 2 if kind != "bytea" else k)
+               for o, k in zip(n.tolist(), sizes.tolist(), strict=True)]
+        if kind == "bytea":
+            return np.asarray([bytea_text(b) for b in raw], dtype=object)
+        digits = [b.hex()[:k] for b, k in zip(raw, sizes.tolist(), strict=True)]
+        if kind in ("json", "jsonb"):
+            return np.asarray([f'{{"payload": "{d}"}}' for d in digits], dtype=object)
+        return np.asarray(digits, dtype=object)
+
     def _text(self, table: str, rule, n: np.ndarray, s: Stream, median: float | None = None) -> list[str]:
         width = self.schedule.profile.widths.get(table)
         spec = width.text if width else None
@@ -259,7 +284,8 @@ class Rows:
     # -- text ------------------------------------------------------------------------------------------
     def _render(self, table: str, name: str, values, present: np.ndarray) -> list[str]:
         rule = self.plans[table].rules[name]
-        if rule.source == "fk" or (rule.source == "key" and rule.fk is not None) or rule.column.array:
+        if rule.source == "fk" or (rule.source == "key" and rule.fk is not None) or rule.column.array \
+                or self._carries(table, name):
             text = list(values)
         else:
             text = self._render_scalar(table, rule, values)
@@ -283,7 +309,5 @@ class Rows:
         if c.kind == "bool":
             return ["t" if v else "f" for v in np.asarray(values).tolist()]
         if c.kind == "bytea":
-            size = self.widths.preview_bytes or 16
-            return ["\\\\x" + np.asarray([v], dtype=np.uint64).tobytes().hex() * max(size // 8, 1)
-                    for v in np.asarray(values).tolist()]
+            return ["\\\\x" + np.asarray([v], dtype=np.uint64).tobytes().hex() * 2 for v in np.asarray(values).tolist()]
         raise ValueError(f"{table}.{c.name}: no text form for {c.type}")

@@ -6,18 +6,25 @@ import os
 from pathlib import Path
 
 from growth_sim.models.schema.catalog import Catalog, Column, Table
+from growth_sim.models.schema.knob import suitable
 from growth_sim.models.schema.rules import plans
 
 INITIAL = 1_000  # rows of a table without parents at --scale 1, before week 0
 WEEKLY = 100  # and added each week
 RATIO = 2.0  # rows of a child table per row of its parent
 WEEKS = 4
+KNOB_SHARE = 19  # the size knob's payload at the initial milestone, in empty databases
+PREVIEW_RANGE = 16  # the largest payload of a row, in typical payloads
 
 
 def starting_profile(catalog: Catalog, source: Path, output: Path, empty_bytes: int) -> str:
     """The profile text: runs as it is (four weeks), every number a default to replace. `source` is the DDL file,
-    or for a schema read in place (``catalog.schema``) the catalog's file. Sizes are estimated from the rows'
-    typical widths on top of `empty_bytes`, the size of the database holding only the schema."""
+    or for a schema read in place (``catalog.schema``) the catalog's file.
+
+    The size knob is the payload column of the table with the most rows at week 4, if a table has one. Sizes are
+    `empty_bytes` (the database holding only the schema), the rows at typical widths and the knob's payload:
+    `KNOB_SHARE` times `empty_bytes` at the initial milestone. The sizes scale with ``--scale``, the empty database
+    does not; so much payload keeps them reachable down to about ``--scale 0.1``."""
     table_plans = plans(catalog, 0.1)  # refuses what the model cannot honour before a file is written
     depth: dict[str, int] = {}
 
@@ -43,9 +50,15 @@ def starting_profile(catalog: Catalog, source: Path, output: Path, empty_bytes: 
             return growth[name][1] * rows(growth[name][0], week)
         return INITIAL + WEEKLY * week
 
+    carriers = {t.name: c for t in catalog.tables if (c := suitable(table_plans[t.name]))}
+    knob = max(carriers, key=lambda t: rows(t, WEEKS), default=None)
+    typical = max(1, round(KNOB_SHARE * empty_bytes / rows(knob, 0) / 1024)) * 1024 if knob else 0
+
     def size(week: int) -> str:
         total = empty_bytes + sum(rows(t.name, week) * _row_bytes(t) for t in catalog.tables)
+        total += rows(knob, week) * typical if knob else 0
         return f"{total / 2**20:.1f} MiB"
+
     relative = os.path.relpath(source.resolve(), output.resolve().parent)
     if relative.startswith(".."):
         relative = str(source.resolve())
@@ -72,9 +85,10 @@ def starting_profile(catalog: Catalog, source: Path, output: Path, empty_bytes: 
         "null_share = 0.1                # share of NULL in nullable columns",
         "recency = 2.0                   # foreign keys and updates pick parent = newest - floor(N * u ** recency)",
         '# fk_recency = { "orders.orders_customer_id_fkey" = 4.0 }   # per foreign key',
+        *_knob_lines(knob, carriers.get(knob)),
         "",
-        "# Tables without parents grow by milestones (exact counts). Sizes are estimates at --scale 1 (the",
-        "# empty database plus typical row widths); at small scales the empty database outweighs the rows.",
+        "# Tables without parents grow by milestones (exact counts). Sizes are at --scale 1: the empty database,",
+        "# the rows at typical widths" + (f" and {typical // 1024} KiB of payload per {knob} row." if knob else "."),
     ]
     for week in range(WEEKS + 1):
         lines += ["", "[[milestones]]", f'at = "{"initial" if week == 0 else f"week-{week}"}"']
@@ -89,6 +103,7 @@ def starting_profile(catalog: Catalog, source: Path, output: Path, empty_bytes: 
     for t in catalog.tables:
         plan = table_plans[t.name]
         editable = [c for c, r in plan.rules.items() if r.source == "value" and not r.above and not r.differs
+                    and (t.name, c) != (knob, carriers.get(knob))
                     and not any(c in [o for o, _ in x.above] + x.differs for x in plan.rules.values())]
         if not t.primary_key or not editable:
             continue
@@ -100,11 +115,27 @@ def starting_profile(catalog: Catalog, source: Path, output: Path, empty_bytes: 
               "# delay_hours = 168",
               "", "# Bloat bands held by emulated VACUUM (for tables with updates or deletes):",
               "# [bloat.orders]", "# band = [10, 30]", "# target = 25",
-              "", "# Text lengths (characters, log-normal) per table:",
-              "# [widths.orders]", "# text = { median = 40, sigma = 0.5, min = 1, max = 200 }",
+              "", "# Text lengths (characters, log-normal) per table" + (
+                  "; the bounds of the size knob's payload per row" if knob else ":"),
+              *(["# (bytes; the engine steers its median between them):"] if knob else []),
+              f"{'' if knob else '# '}[widths.{knob or 'orders'}]",
+              *([f'preview = {{ min = "0 B", max = "{PREVIEW_RANGE * typical // 1024} KiB" }}'] if knob else []),
+              "# text = { median = 40, sigma = 0.5, min = 1, max = 200 }",
               "", "[curve]", "hourly = [2, 1, 1, 1, 1, 2, 4, 6, 8, 9, 10, 10, 10, 10, 10, 9, 9, 8, 7, 6, 5, 4, 3, 2]",
               "weekend_factor = 0.6", ""]
     return "\n".join(lines)
+
+
+def _knob_lines(table: str | None, column: str | None) -> list[str]:
+    """The ``size_knob`` setting and what it does."""
+    lines = ["",
+             "# The size knob: the column whose payload (incompressible bytes, log-normal sizes) holds the database",
+             "# at the milestones' sizes; the engine steers its median payload after each simulated hour. Any",
+             "# text, varchar (long enough), bytea or jsonb column the generator sets freely can carry it."]
+    if table is None:
+        return [*lines, "# No table has a bytea or text column without a length limit: name one to steer the size.",
+                '# size_knob = "table.column"']
+    return [*lines, f'size_knob = "{table}.{column}"']
 
 
 _WIDTHS = {"int2": 2, "int4": 4, "int8": 8, "numeric": 8, "float4": 4, "float8": 8, "bool": 1, "uuid": 16,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from growth_sim.generate import payload
 from growth_sim.generate.batch import NULL, Batch, bytea_text, text_batch
-from growth_sim.generate.rand import Stream, key
+from growth_sim.generate.rand import Stream
 from growth_sim.models.api import Widths
 from growth_sim.models.taskpilot.values import corpus_text, ids, ints, nullable, pick, short_text, times
 from growth_sim.models.taskpilot.world import PRIORITIES, STATUSES, World
@@ -149,9 +150,9 @@ def attachments(world: World, first: int, stop: int, widths: Widths) -> Batch:
     s, issue, created = _about_recent_issue(world, "attachments", a)
     spec = world.schedule.profile.widths.get("attachments")
     lo, hi = (spec.preview_min, spec.preview_max) if spec else (0, 0)
-    sizes = np.clip(s.lognormal("preview", a, widths.preview_bytes, 0.5), lo, hi).astype(np.int64)
+    sizes = payload.sizes(s, "preview", a, widths.preview_bytes, lo, hi)
     sizes[widths.preview_bytes <= 0] = 0
-    previews = [bytea_text(_random_bytes(world.seed, o, n)) if n else NULL
+    previews = [bytea_text(payload.random_bytes(world.seed, "attachments", "preview", o, n)) if n else NULL
                 for o, n in zip(a.tolist(), sizes.tolist(), strict=True)]
     names = [f"document-{o}.png" for o in a.tolist()]
     return text_batch("attachments", {
@@ -168,12 +169,6 @@ def attachments(world: World, first: int, stop: int, widths: Widths) -> Batch:
         "created_at": times(world, created),
         "preview": previews,
     })
-
-
-def _random_bytes(seed: int, ordinal: int, size: int) -> bytes:
-    """Incompressible preview bytes (like PNG data) of one attachment."""
-    gen = np.random.Generator(np.random.Philox(key=int(key(seed, "attachments", "preview")) ^ ordinal))
-    return gen.bytes(size)
 
 
 def _event_issues(world: World, table: str, ordinals: np.ndarray, hours: np.ndarray,

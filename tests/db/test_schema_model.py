@@ -196,7 +196,7 @@ def _digests(dsn: str) -> dict[str, object]:
 
 
 # Billing: invoices change state a day after they are issued. Dense: incidents change level, and the schema's
-# own trigger stamps them with the simulated clock.
+# own trigger stamps them with the simulated clock. Each holds its table's bloat in a band.
 CHURN = {
     "billing": """
 [model.updates.invoice_states]
@@ -208,6 +208,10 @@ of = "invoices"
 kind = "update"
 share = 0.5
 delay_hours = 24
+
+[bloat.invoices]
+band = [5, 45]
+target = 25
 """,
     "dense": """
 [model.updates.incident_levels]
@@ -215,9 +219,14 @@ table = "incidents"
 columns = ["level"]
 
 [rates]
-incident_levels = 700
+incident_levels = 20000
+
+[bloat.incidents]
+band = [5, 45]
+target = 25
 """,
 }
+BLOATED = {"billing": "invoices", "dense": "incidents"}  # the table whose bloat band each profile declares
 # Rows the updates must have touched, checked against the simulated clock at week 4.
 TOUCHED = {"billing": "SELECT count(*) FROM invoices WHERE updated_at > issued_at AND updated_at <= %s",
            "dense": "SELECT count(*) FROM incidents WHERE touched_at IS NOT NULL AND touched_at <= %s"}
@@ -233,6 +242,8 @@ def test_other_schemas_grow_four_weeks(name: str, env: dict[str, str], pg_cluste
         errors = _size_errors(env, dsn)
         assert all(abs(e) <= 5 for e in errors.values()), errors
         assert _revalidate(dsn) >= 8
+        bloat = query(dsn, f"SELECT 100 - tuple_percent FROM pgstattuple('{BLOATED[name]}')")[0][0]
+        assert 5 <= bloat <= 45, bloat
         clock = load_profile(str(profile)).start + timedelta(hours=4 * 168)
         assert query(dsn, TOUCHED[name], (clock,))[0][0] > 0
 

@@ -10,10 +10,7 @@ their parents, and the same bytes when the run is split and parallelised differe
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -22,77 +19,28 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from support import assert_user_error, counts, module_database, query, run_cli, table_digests, with_source
+from schema_support import SCHEMAS, SHOP_CHURN, schema_env, schema_model_registered
+from schema_support import new_profile as _new_profile
+from schema_support import revalidate as _revalidate
+from schema_support import shop_digests as _digests
+from support import assert_user_error, counts, module_database, query, run_cli
 
 from growth_sim import models
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
 
-SCHEMAS = Path(__file__).resolve().parent / "schemas"
 SCALE = 0.2
-# The shop's churn: order status changes, cart edits, carts expiring three days after creation, carts' bloat.
-SHOP_CHURN = """
-[model.updates.order_status]
-table = "orders"
-columns = ["status", "updated_at"]
-
-[model.updates.cart_edits]
-table = "carts"
-columns = ["items", "item_count", "updated_at"]
-
-[rates]
-order_status = 400
-cart_edits = 1500
-
-[lagged.cart_expiry]
-of = "carts"
-kind = "delete"
-share = 0.6
-delay_hours = 72
-
-[bloat.carts]
-band = [10, 60]
-target = 40
-"""
 
 
 @pytest.fixture(scope="module")
 def model_paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    """The schema model registered in this process and its `growth-sim` processes (an installation made before
-    its entry point existed does not list it)."""
-    models.refresh()
-    if "schema" in models.names():
-        yield []
-        return
-    site = tmp_path_factory.mktemp("site")
-    dist = site / "schema_model-0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: schema-model\nVersion: 0\n")
-    (dist / "entry_points.txt").write_text("[growth_sim.models]\nschema = growth_sim.models.schema\n")
-    sys.path.insert(0, str(site))
-    models.refresh()
-    yield [str(site)]
-    sys.path.remove(str(site))
-    models.refresh()
+    with schema_model_registered(tmp_path_factory.mktemp("site")) as paths:
+        yield paths
 
 
 @pytest.fixture(scope="module")
 def env(pg_cluster, model_paths: list[str]) -> dict[str, str]:
-    from growth_sim.db.cluster import FAST_INITDB_ENV
-
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "DATABASE_URL"}
-    base = with_source({**base, "GROWTH_SIM_HOME": str(pg_cluster.home), FAST_INITDB_ENV: "1"})
-    return {**base, "PYTHONPATH": os.pathsep.join([base["PYTHONPATH"], *model_paths])}
-
-
-def _new_profile(env: dict[str, str], folder: Path, name: str, extra: str = "") -> Path:
-    shutil.copy(SCHEMAS / f"{name}.sql", folder / f"{name}.sql")
-    run = run_cli(env, "profile", "new", "--schema", str(folder / f"{name}.sql"), "-o", str(folder / f"{name}.toml"))
-    assert run.returncode == 0, run.stderr
-    assert (folder / f"{name}.catalog.json").is_file()
-    profile = folder / f"{name}.toml"
-    profile.write_text(profile.read_text() + extra)
-    return profile
+    return schema_env(pg_cluster, model_paths)
 
 
 def _advance(env: dict[str, str], dsn: str, *args: str) -> None:
@@ -113,30 +61,6 @@ def _size_errors(env: dict[str, str], dsn: str) -> dict[str, float]:
     milestones = json.loads(run.stdout)["milestones"]
     assert [m["label"] for m in milestones] == ["initial", "week-1", "week-2", "week-3", "week-4"]
     return {m["label"]: round(100 * (m["db_size_bytes"] / m["planned_size_bytes"] - 1), 2) for m in milestones}
-
-
-def _revalidate(dsn: str, schema: str = "public") -> int:
-    """Re-check every foreign key and CHECK (tables and domains) of `schema` by the server: each is dropped, added
-    back NOT VALID and validated, in a transaction rolled back afterwards. Returns how many were validated."""
-    with psycopg.connect(dsn) as conn:
-        conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
-        rows = conn.execute("""
-            SELECT c.relname, NULL, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
-            JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = %(schema)s AND k.contype IN ('f', 'c')
-            UNION ALL
-            SELECT NULL, t.typname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
-            JOIN pg_type t ON t.oid = k.contypid JOIN pg_namespace n ON n.oid = t.typnamespace
-            WHERE n.nspname = %(schema)s AND k.contype = 'c'""", {"schema": schema}).fetchall()
-        for table, domain, name, definition in rows:
-            kind, target = ("TABLE", table) if table else ("DOMAIN", domain)
-            ident = sql.SQL(f"ALTER {kind} {{}}").format(sql.Identifier(schema, target))
-            conn.execute(ident + sql.SQL(" DROP CONSTRAINT {}").format(sql.Identifier(name)))
-            conn.execute(ident + sql.SQL(" ADD CONSTRAINT {} ").format(sql.Identifier(name))
-                         + sql.SQL(definition + " NOT VALID"))  # noqa: S608 - the server's own definition
-            conn.execute(ident + sql.SQL(" VALIDATE CONSTRAINT {}").format(sql.Identifier(name)))
-        conn.rollback()
-    return len(rows)
 
 
 @pytest.fixture(scope="module")
@@ -184,15 +108,6 @@ def test_shop_split_and_parallel_run_is_identical(shop: tuple[Path, str], env: d
         assert counts(other, planned) == planned
         _advance(env, other, "--to", "week-4", "--jobs", "2")
         assert _digests(other) == _digests(dsn)
-
-
-def _digests(dsn: str) -> dict[str, object]:
-    """`table_digests`, the shop's orders without their notes: the size knob's payloads, whose sizes follow the sizes
-    measured during the run (as TaskPilot's attachment previews do); the rest of every row is the seed's."""
-    digests = table_digests(dsn)
-    digests["orders"] = query(dsn, "SELECT md5(string_agg(r, E'\\n' ORDER BY r)), count(note) FROM "
-                                   "(SELECT (to_jsonb(o) - 'note')::text AS r, note FROM orders o) x")[0]
-    return digests
 
 
 # Billing: invoices change state a day after they are issued. Dense: incidents change level, and the schema's

@@ -29,7 +29,7 @@ def _orphans(dsn: str) -> dict[str, int]:
     found = {}
     for name, child, parent, columns, referenced in keys:
         match = sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(sql.Identifier(r), sql.Identifier(o))
-                                      for o, r in zip(columns, referenced))
+                                      for o, r in zip(columns, referenced, strict=True))
         present = sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(sql.Identifier(o)) for o in columns)
         statement = sql.SQL("SELECT count(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT FROM {} p WHERE {})").format(
             sql.SQL(child), present, sql.SQL(parent), match)

@@ -55,7 +55,7 @@ def test_the_default_connections_are_the_cores_this_process_may_use():
     cores = os.sched_getaffinity(0)
     assert parallel.default_jobs() == min(parallel.MAX_DEFAULT_JOBS, len(cores))
     # pinned to one core (as a container's cpuset would), in a child so that this process keeps its cores
-    pinned = subprocess.run([sys.executable, "-c", "import os; os.sched_setaffinity(0, {%d});"
-                             " from growth_sim.engine.parallel import default_jobs; print(default_jobs())" % min(cores)],
-                            capture_output=True, text=True, check=True)
+    script = (f"import os; os.sched_setaffinity(0, {{{min(cores)}}});"
+              " from growth_sim.engine.parallel import default_jobs; print(default_jobs())")
+    pinned = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert pinned.stdout.strip() == "1"

@@ -164,15 +164,16 @@ def replay(dsn: str, tape: Tape) -> float:
         records = pipeline.prefetched(_records(tape.path))  # read ahead on a thread, as growth-sim generates
         for record in records:
             kind = record[0]
-            if kind == "commit":
+            statement = record[1] if kind != "commit" else ""
+            vacuum = statement.lstrip().upper().startswith("VACUUM")
+            if kind == "commit" or vacuum:  # growth-sim committed what came before (a check's ANALYZEs, say)
                 flush()
                 if open_tx:
                     conn.execute("COMMIT")
                     open_tx = False
+            if kind == "commit":
                 continue
-            statement = record[1]
-            if statement.lstrip().upper().startswith("VACUUM"):
-                flush()
+            if vacuum:
                 conn.execute(statement)  # outside any transaction, as growth-sim runs it
                 continue
             if not open_tx:

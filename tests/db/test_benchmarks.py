@@ -27,7 +27,7 @@ def test_replayed_tape_builds_the_same_database(dsn_factory: Callable[[], str], 
     profile = load_profile("taskpilot")
     for dsn in (recorded, replayed):
         initialise(dsn, profile, 3, 0.002)
-    tapes = [tape.record(recorded, target, tmp_path / f"{n}.tape") for n, target in enumerate(("initial", "+6h"))]
+    tapes = [tape.record(recorded, target, tmp_path / f"{n}.tape") for n, target in enumerate(("initial", "+48h"))]
     for recording in tapes:
         assert tape.replay(replayed, recording) > 0
 

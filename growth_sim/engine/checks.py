@@ -60,7 +60,7 @@ class Checks:
         tables = sorted(self.session.model.tables)
         due = self.analyse_due(hour)
         if due:  # first, so that the measurement holds the statistics as the analyses left them
-            measure.flush_statistics(conn)
+            ledger.flush_statistics(conn)
             with conn.transaction():
                 for table in due:
                     conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))

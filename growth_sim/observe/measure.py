@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from psycopg import pq, sql
+from psycopg import sql
+
+from growth_sim.db.ledger import flush_statistics
 
 PAGE_BYTES = 8192  # PostgreSQL's default block size
 APPROX_ABOVE_PAGES = 131_072  # 1 GiB: larger heaps are measured with pgstattuple_approx
@@ -58,19 +60,12 @@ def row_count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
 
 
-def flush_statistics(conn: psycopg.Connection) -> None:
-    """Flush the session's pending statistics (outside a transaction), so that the server's tuple counts
-    include the units it has just committed (an ANALYZE after it is not overtaken by them)."""
-    if conn.autocommit and conn.info.transaction_status == pq.TransactionStatus.IDLE:
-        conn.execute("SELECT pg_stat_force_next_flush()")
-
-
 def table_sizes(conn: psycopg.Connection, tables: list[str], bloated: Sequence[str] = (), *,
                 fast: bool = False) -> dict[str, dict[str, Any]]:
     """Heap, index and TOAST bytes (and live/dead tuple statistics) of each table, and the `bloat` readings of
     those in `bloated`, in one statement; `fast` takes every bloat reading from pgstattuple_approx.
 
-    The session's own pending statistics are flushed first (`flush_statistics`).
+    The session's own pending statistics are flushed first (`ledger.flush_statistics`).
     """
     flush_statistics(conn)
     stats = _BLOAT_STATS if bloated else sql.SQL("NULL::float8[]")  # pgstattuple may not be installed

@@ -92,8 +92,7 @@ def _grow(run: Run, target_hour: int, report: Callable[[Progress], None], jobs: 
     """Take the writer lock and run every unit still to do up to `target_hour` (initial chunks on `jobs`)."""
     run.hold(", or join it with `growth-sim advance --jobs N`")
     if run.session.row.clock_hour is None:
-        run.initial.load(report, jobs)
-        run.checks.check(0, target_hour)
+        run.load_initial(report, target_hour, jobs)
     run.hours.run(target_hour, report)
 
 

@@ -39,13 +39,22 @@ class Checks:
     def autovacuum(self, enabled: bool) -> None:
         """Hold real autovacuum off the tables whose VACUUM is emulated, or hand them back to it.
 
-        It stays off between runs (the simulated clock stands still, so nothing should vacuum the tables);
-        `release` hands them back.
+        Until the initial load is done (the clock has not started) it is held off every table the model writes,
+        and their TOAST: the load calibrates widths on the tables' measured sizes, which a VACUUM between two
+        chunks would change (its free space map lets the next rows fill pages they would have added), so the
+        data would depend on when autovacuum came. It stays off between runs (the simulated clock stands still,
+        so nothing should vacuum the tables); `release` hands every table back.
         """
-        conn = self.session.conn
+        conn, profile = self.session.conn, self.session.profile
+        loading = not enabled and ledger.clock_hour(conn) is None
         with conn.transaction():
-            for table in sorted(self.session.profile.bloat):
-                action = "RESET (autovacuum_enabled)" if enabled else "SET (autovacuum_enabled = false)"
+            for table in sorted({*self.session.model.insert_order, *profile.bloat}):
+                if loading:
+                    action = "SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)"
+                elif table in profile.bloat and not enabled:
+                    action = "SET (autovacuum_enabled = false), RESET (toast.autovacuum_enabled)"
+                else:
+                    action = "RESET (autovacuum_enabled, toast.autovacuum_enabled)"
                 conn.execute(sql.SQL("ALTER TABLE {} " + action).format(sql.Identifier(table)))
 
     def check(self, hour: int, target: int, db_size: int | None = None, *, lazy: bool = False) -> int:

@@ -15,6 +15,7 @@ from growth_sim.db.connect import connect
 from growth_sim.engine.checks import Checks
 from growth_sim.engine.hours import Hours
 from growth_sim.engine.initial import InitialLoad
+from growth_sim.engine.progress import Progress
 from growth_sim.engine.session import Session
 from growth_sim.errors import DatabaseError, GrowthSimError, first_line
 
@@ -42,6 +43,13 @@ class Run:
         way out the refusal offers besides waiting)."""
         ledger.acquire_lock(self.session.conn, also)
         self.checks.autovacuum(False)
+
+    def load_initial(self, report: Callable[[Progress], None], target: int, jobs: int = 1) -> None:
+        """The initial load on `jobs` connections, autovacuum handed back the tables it held off but the bloat ones
+        (`Checks.autovacuum`), and the first check."""
+        self.initial.load(report, jobs)
+        self.checks.autovacuum(False)
+        self.checks.check(0, target)
 
     def close(self) -> None:
         self.session.close()

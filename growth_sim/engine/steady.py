@@ -222,8 +222,7 @@ class SteadyRun:
         try:
             end = self._end(run, _clock(run.session.row))
             if run.session.row.clock_hour is None:
-                run.initial.load(self.on_initial)
-                run.checks.check(0, NO_TARGET)
+                run.load_initial(self.on_initial, NO_TARGET)
                 run.session.reload()
             first = "steady" not in run.session.row.state
             clock, plan = self._timeline(run, -(-end // 3600) if end else 0)

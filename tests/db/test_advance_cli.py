@@ -18,6 +18,9 @@ import pytest
 from recipes import TWO_HOURS, Grown
 from support import assert_user_error, growth_sim_command, run_cli, scalar
 
+from growth_sim.engine.advance import advance
+from growth_sim.engine.install import initialise
+from growth_sim.engine.run import Run
 from growth_sim.fixtures.templates import FixtureDatabase
 from growth_sim.profile import load_profile
 from growth_sim.timeline.schedule import Schedule
@@ -201,4 +204,22 @@ def test_autovacuum_held_off_between_runs_until_released(grown_copy: tuple[str, 
     assert json.loads(run.stdout) == {"released": ["issues", "notifications"]}
     assert scalar(dsn, HELD_OFF) is None
     assert run_cli(env, "advance", "--dsn", dsn, "--to", "+1h", "-q").returncode == 0
+    assert scalar(dsn, HELD_OFF) == ["issues", "notifications"]
+
+
+def test_the_initial_load_holds_autovacuum_off_every_written_table_and_its_toast(dsn_factory: Callable[[], str]):
+    # Its widths are calibrated on measured sizes, which a VACUUM between two chunks would change.
+    dsn = dsn_factory()
+    initialise(dsn, load_profile("taskpilot"), 4, float(SCALE))
+    run = Run(dsn)
+    try:
+        run.hold()
+        written = run.session.model.insert_order
+    finally:
+        run.close()
+    held = set(scalar(dsn, HELD_OFF))
+    toast = set(scalar(dsn, "SELECT array_agg(t.relname) FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid"
+                            " WHERE c.relname = ANY(%s)", (list(written),)))
+    assert toast and held == {*written, *toast}
+    advance(dsn, "initial")  # the load done, only the tables whose VACUUM is emulated stay held
     assert scalar(dsn, HELD_OFF) == ["issues", "notifications"]

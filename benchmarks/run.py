@@ -28,6 +28,7 @@ from psycopg import sql
 from growth_sim.db.cluster import Cluster
 from growth_sim.db.connect import connect
 from growth_sim.engine.install import initialise
+from growth_sim.engine.parallel import default_jobs
 from growth_sim.profile import load_profile
 
 from . import tape
@@ -469,7 +470,9 @@ def markdown(m: Measured, figures: dict, settings: dict[str, str]) -> str:
               help=f"One round at scale {FULL_SCALE:g} (about 2 GB, then 2 GB more in the week; half an hour on 2 "
                    "cores, up to 20 GB of disk: 8 GB of recordings and dump, the databases, WAL), memory at "
                    f"{FULL_SCALE / 10:g} and {FULL_SCALE:g}.")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Passed to growth-sim advance.")
+@click.option("--jobs", type=int, default=default_jobs(), show_default=True,
+              help="Passed to growth-sim advance: the initial load's connections (as on the private cluster, one per "
+                   "core up to 4; pg_restore has --restore-jobs).")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--profile", default="taskpilot", show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

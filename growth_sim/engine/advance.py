@@ -94,6 +94,7 @@ def _grow(run: Run, target_hour: int, report: Callable[[Progress], None], jobs: 
     if run.session.row.clock_hour is None:
         run.load_initial(report, target_hour, jobs)
     run.hours.run(target_hour, report)
+    run.checks.settle()
 
 
 def _summary(run: Run, start: int | None, since: datetime, seconds: float) -> AdvanceResult:

@@ -52,6 +52,7 @@ class Run:
         self.checks.check(0, target)
 
     def close(self) -> None:
+        self.checks.close()
         self.session.close()
 
 

@@ -69,7 +69,7 @@ class Analyses:
                 self._thread.join()
             self._conn.close()
             self._conn = None
-        self._thread, self.pending = None, {}
+        self._thread, self._error, self.pending = None, None, {}
 
     def _run(self) -> None:
         try:

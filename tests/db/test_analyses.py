@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 from support import scalar
@@ -10,6 +12,14 @@ from growth_sim.engine import analyses
 from growth_sim.engine.analyses import Analyses
 
 ANALYSED = "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s"
+
+
+def until(conn: psycopg.Connection, query: str, seconds: float = 30) -> None:
+    """Wait until `query` returns a true count (failing after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while not conn.execute(query).fetchone()[0]:
+        assert time.monotonic() < deadline, query
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -29,9 +39,8 @@ def test_a_batch_runs_on_its_own_connection_and_is_handed_over_once_done(db: str
             conn.execute("BEGIN")
             conn.execute("LOCK TABLE b IN SHARE UPDATE EXCLUSIVE MODE")
             side.start({"a": [5, 1000], "b": [5, 1000]}, conn)
-            waiting = "SELECT count(*) FROM pg_stat_activity WHERE query = 'ANALYZE \"b\"' AND wait_event_type = 'Lock'"
-            while not conn.execute(waiting).fetchone()[0]:
-                pass
+            until(conn, "SELECT count(*) FROM pg_stat_activity WHERE query = 'ANALYZE \"b\"'"
+                        " AND wait_event_type = 'Lock'")
             assert side.finished() == {} and side.pending == {"a": [5, 1000], "b": [5, 1000]}
             other = conn.execute("SELECT pid FROM pg_stat_activity WHERE query = 'ANALYZE \"b\"'").fetchone()[0]
             assert other != mine
@@ -61,8 +70,7 @@ def test_close_cancels_a_running_batch(db: str):
         conn.execute("LOCK TABLE a IN SHARE UPDATE EXCLUSIVE MODE")
         side = Analyses(db)
         side.start({"a": [1, 0]}, conn)
-        while not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query = 'ANALYZE \"a\"'").fetchone()[0]:
-            pass
+        until(conn, "SELECT count(*) FROM pg_stat_activity WHERE query = 'ANALYZE \"a\"' AND wait_event_type = 'Lock'")
         side.close()  # returns although the lock is still held: the ANALYZE was cancelled
         assert side.pending == {}
         conn.execute("COMMIT")

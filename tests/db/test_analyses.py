@@ -15,9 +15,13 @@ ANALYSED = "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s"
 
 
 def until(conn: psycopg.Connection, query: str, seconds: float = 30) -> None:
-    """Wait until `query` returns a true count (failing after `seconds`)."""
+    """Wait until `query` returns a true count (failing after `seconds`); inside a transaction too, whose first
+    read of the statistics views would otherwise be kept for all the others."""
     deadline = time.monotonic() + seconds
-    while not conn.execute(query).fetchone()[0]:
+    while True:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        if conn.execute(query).fetchone()[0]:
+            return
         assert time.monotonic() < deadline, query
         time.sleep(0.01)
 

@@ -191,4 +191,7 @@ class Checks:
         return 100 * bound / max(now["heap"], table_len, 1) > self.session.profile.bloat[table].target
 
     def vacuum(self, table: str) -> None:
+        """VACUUM `table`, once the ANALYZEs beside are done: a running ANALYZE's snapshot would keep the tuples
+        that died after it began, and what the VACUUM leaves would depend on how long the ANALYZE took."""
+        self.settle()
         self.session.conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))

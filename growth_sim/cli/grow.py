@@ -115,8 +115,10 @@ def init_command(dsn: str | None, profile_name: str, seed: int, scale: float, fo
               help="Replay the read mix on N client connections (2 when N is left out) while growing.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
               show_default="the machine's cores, up to 4, on the private cluster; 1 on another server",
-              help="Write the initial load's independent chunks on N connections; if another advance is running "
-              "on the database, join it (from any machine) instead of refusing.")
+              help="Write the initial load's independent chunks on N connections, and from 2 the rows of each "
+              "simulated hour that nothing else of it needs (TaskPilot's attachments, activity log, webhook "
+              "deliveries) beside the rest of the hour; if another advance is running on the database, join it "
+              "(from any machine) instead of refusing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before a run that plans to add more than 5 GiB "
               "(asked only on a terminal).")
 def advance_command(dsn: str | None, target: str, profile_name: str | None, seed: int | None,

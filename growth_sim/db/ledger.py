@@ -139,6 +139,17 @@ def record_unit(conn: psycopg.Connection, unit: str, hour: int | None, rows: dic
     conn.execute(sql.SQL("UPDATE growth_sim.run SET {}").format(sql.SQL(", ").join(map(sql.SQL, sets))), params)
 
 
+def add_unit_rows(conn: psycopg.Connection, unit: str, rows: dict[str, int]) -> None:
+    """Add `rows` to a recorded unit's counts (rows of the unit written in a transaction of their own)."""
+    conn.execute("UPDATE growth_sim.units SET rows = rows || %s WHERE unit = %s", (Jsonb(rows), unit))
+
+
+def unit_rows(conn: psycopg.Connection, unit: str) -> dict[str, int]:
+    """A recorded unit's rows per table (none if it is not recorded)."""
+    row = conn.execute("SELECT rows FROM growth_sim.units WHERE unit = %s", (unit,)).fetchone()
+    return row[0] if row else {}
+
+
 def flush_statistics(conn: psycopg.Connection) -> None:
     """Have the session's pending statistics flushed at its next idle moment: at once outside a transaction,
     else right after the commit of the one in progress (PostgreSQL 15 and later; before, a collector took them).

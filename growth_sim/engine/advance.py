@@ -89,10 +89,12 @@ def release(dsn: str) -> list[str]:
 
 
 def _grow(run: Run, target_hour: int, report: Callable[[Progress], None], jobs: int) -> None:
-    """Take the writer lock and run every unit still to do up to `target_hour` (initial chunks on `jobs`)."""
+    """Take the writer lock and run every unit still to do up to `target_hour` on `jobs` connections (the
+    initial chunks on as many, each hour's independent streams beside the rest of the hour from two on)."""
     run.hold(", or join it with `growth-sim advance --jobs N`")
     if run.session.row.clock_hour is None:
         run.load_initial(report, target_hour, jobs)
+    run.hours.use_connections(jobs)
     run.hours.run(target_hour, report)
     run.checks.settle()
 

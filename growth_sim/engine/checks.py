@@ -73,8 +73,7 @@ class Checks:
         self._record(self.analyses.finished())
         due = self.analyse_due(hour)
         if due:
-            self.settle()  # one batch at a time
-            ledger.flush_statistics(conn)
+            self.settle()  # one batch at a time (each unit's statistics were flushed at its commit)
             self.analyses.start({table: [hour, self._planned_rows(table, hour)] for table in due}, conn)
             if not analyses.ASIDE:
                 self.settle()

@@ -2,7 +2,8 @@
 
 A unit's inserts come first (parents before children), then its updates and deletes at their simulated times.
 After each unit the database size is measured and the size controller adjusts the next one; the rows of later
-hours are generated while earlier ones are written (`pipeline.Prefetch`).
+hours are generated while earlier ones are written (`pipeline.Prefetch`). With two connections, the streams
+nothing else of a unit needs are written beside the rest of it (`growth_sim.engine.beside`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from growth_sim.db import ledger
-from growth_sim.engine import pipeline
+from growth_sim.engine import beside, pipeline
 from growth_sim.engine.checks import Checks
 from growth_sim.engine.controller import preview_mean
 from growth_sim.engine.pipeline import Statement, Step
@@ -28,6 +29,21 @@ class Hours:
 
     def __init__(self, session: Session, checks: Checks) -> None:
         self.session, self.checks = session, checks
+        self.beside: beside.Beside | None = None
+
+    def use_connections(self, connections: int) -> None:
+        """Write the model's independent streams beside the rest of each unit when `connections` allow it and their
+        rows need no foreign key check (`growth_sim.engine.beside`); else everything on the session's connection."""
+        independent = set(self.session.model.independent_streams)
+        if connections > 1 and independent and independent <= self.session.unchecked:
+            self.beside = self.beside or beside.Beside(self.session)
+        else:
+            self.close()
+
+    def close(self) -> None:
+        if self.beside is not None:
+            self.beside.close()
+            self.beside = None
 
     def run(self, target: int, report: Callable[[Progress], None]) -> None:
         """Write every hour from the ledger's clock up to `target`, checking every `vacuum.check_every_hours`
@@ -76,25 +92,44 @@ class Hours:
         else:
             ahead.give(widths)
             steps = ahead.unit()
-        with session.unit(end):
-            pipeline.write(session.conn, steps, session.unchecked)
-            size_after = measure.database_size(session.conn)
-            session.size.observe(planned_growth, size_after - size_now,
-                                 preview_mean(median) * plan.count.get(knob, 0))
-            counts = {k: v for k, v in plan.count.items() if v}
-            ledger.record_unit(session.conn, unit, plan.hour, counts, time.monotonic() - t0,
-                               clock_hour=math.floor(end), state=session.state())
+        counts = {k: v for k, v in plan.count.items() if v}
+        rows = {s: (plan.start[s], plan.start[s] + counts[s]) for s in session.model.independent_streams
+                if counts.get(s)} if self.beside is not None else {}
+        aside = self.beside if rows else None
+        try:
+            with session.unit(end):
+                if aside is not None:
+                    aside.start(beside.steps(session, rows, widths), end)
+                pipeline.write(session.conn, steps, session.unchecked)
+                if aside is not None:
+                    aside.wait()
+                size_after = measure.database_size(session.conn)
+                session.size.observe(planned_growth, size_after - size_now, preview_mean(median) * counts.get(knob, 0))
+                state = {k: v for k, v in session.state().items() if k != beside.STATE_KEY}
+                if aside is not None:
+                    state |= beside.pending(unit, rows, median, end)
+                ledger.record_unit(session.conn, unit, plan.hour, {k: v for k, v in counts.items() if k not in rows},
+                                   time.monotonic() - t0, clock_hour=math.floor(end), state=state)
+        except BaseException:
+            if aside is not None:
+                aside.abort()
+            raise
+        if aside is not None:
+            aside.commit(unit, {s: counts[s] for s in rows})
         return counts, size_after
 
     def _steps(self, plan: HourPlan, end: float, widths: Callable[[], Widths]) -> Iterator[Step]:
         """A unit's inserts (parents first), then its updates and deletes at their simulated times (<= `end`).
 
         Only the size knob's rows need `widths()` (it waits for the size measured after the previous unit, and
-        is called exactly once per unit); the rest is generated without waiting.
+        is called exactly once per unit); the rest is generated without waiting. The streams written beside
+        are not among the steps.
         """
         session = self.session
         knob_widths = None
         for stream in session.model.insert_order:
+            if self.beside is not None and stream in session.model.independent_streams:
+                continue
             if plan.count.get(stream):
                 if knob_widths is None and stream == session.model.size_knob:
                     knob_widths = widths()

@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from growth_sim.generate.batch import Batch
+from growth_sim.generate.batch import BINARY_HEADER, BINARY_TRAILER, Batch
 
 CHUNK_BYTES = 1 << 20  # COPY data per sub-batch
 DEPTH = 3  # steps generated ahead of the connection
@@ -167,12 +167,12 @@ def write(conn: psycopg.Connection, steps: Iterable[Step], unchecked: Container[
     return rows
 
 
-def _group_key(step: Step) -> tuple[str, tuple[str, ...]] | None:
-    return (step.table, step.columns) if isinstance(step, Batch) else None
+def _group_key(step: Step) -> tuple[str, tuple[str, ...], bool] | None:
+    return (step.table, step.columns, step.binary) if isinstance(step, Batch) else None
 
 
 def _copy(conn: psycopg.Connection, batches: Iterable[Batch], *, checked: bool = True) -> dict[str, int]:
-    """One COPY for consecutive batches of the same table and columns; without the foreign keys' row checks
+    """One COPY for consecutive batches of the same table, columns and format; without the foreign keys' row checks
     (``session_replication_role = replica`` for the COPY alone) unless `checked`."""
     batches = iter(batches)
     first = next(batches)
@@ -180,10 +180,14 @@ def _copy(conn: psycopg.Connection, batches: Iterable[Batch], *, checked: bool =
     if not checked:
         conn.execute("SET LOCAL session_replication_role = replica")
     with conn.cursor() as cur, cur.copy(first.statement()) as copy:
+        if first.binary:
+            copy.write(BINARY_HEADER)
         for batch in itertools.chain([first], batches):
             if batch.rows:
                 copy.write(batch.data)
                 written[batch.table] += batch.rows
+        if first.binary:
+            copy.write(BINARY_TRAILER)
     if not checked:
         conn.execute("SET LOCAL session_replication_role = origin")
     return written

@@ -12,6 +12,7 @@ import psycopg
 
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect
+from growth_sim.engine import beside
 from growth_sim.engine.checks import Checks
 from growth_sim.engine.hours import Hours
 from growth_sim.engine.initial import InitialLoad
@@ -39,10 +40,12 @@ class Run:
         self.hours = Hours(self.session, self.checks)
 
     def hold(self, also: str = "") -> None:
-        """Take the database's writer lock and hold autovacuum off the tables whose VACUUM is emulated (`also`: a
-        way out the refusal offers besides waiting)."""
+        """Take the database's writer lock, hold autovacuum off the tables whose VACUUM is emulated (`also`: a
+        way out the refusal offers besides waiting) and write the rows beside the last unit that a crash lost
+        after the unit committed (`beside.finish`)."""
         ledger.acquire_lock(self.session.conn, also)
         self.checks.autovacuum(False)
+        beside.finish(self.session)
 
     def load_initial(self, report: Callable[[Progress], None], target: int, jobs: int = 1) -> None:
         """The initial load on `jobs` connections, autovacuum handed back the tables it held off but the bloat ones
@@ -53,6 +56,7 @@ class Run:
 
     def close(self) -> None:
         self.checks.close()
+        self.hours.close()
         self.session.close()
 
 

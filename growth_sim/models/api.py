@@ -92,8 +92,16 @@ class Model(Protocol):
 
     @property
     def keys_by_construction(self) -> bool:
-        """Whether every row the hours insert points to parents that exist when it is written (and so needs no
-        foreign key check by the server, see `growth_sim.engine.session.Session.unchecked`)."""
+        """Whether every row the hours insert points to parents that exist when it is written and are never
+        deleted (so it needs no foreign key check by the server, see `growth_sim.engine.session.Session.unchecked`)."""
+        ...
+
+    @property
+    def independent_streams(self) -> tuple[str, ...]:
+        """Insert streams whose rows of a unit nothing else of the unit needs: no other row refers to them and no
+        statement of the unit reads or changes them. With `keys_by_construction` and two connections or more, the
+        engine writes them beside the rest of each hour, in a transaction of its own (`growth_sim.engine.beside`);
+        empty: every hour on one connection."""
         ...
 
     @property

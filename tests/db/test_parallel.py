@@ -11,11 +11,12 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
+from psycopg import sql
 from recipes import INITIAL_HUNDREDTH, PROFILE, Grown
 from support import content_digests, counts, growth_sim_command, query, scalar, with_source
 
 from growth_sim.db import ledger
-from growth_sim.engine import claims
+from growth_sim.engine import beside, claims
 from growth_sim.engine.advance import advance
 from growth_sim.engine.initial import CALIBRATION_CHUNKS
 from growth_sim.engine.install import initialise
@@ -104,3 +105,70 @@ def test_a_claim_is_taken_once_and_freed_when_its_worker_rolls_back(fresh_db: st
         assert claims.pending(observer) == 1
         with b.transaction():
             assert claims.claim(b).unit == second.unit  # free again for the next worker
+
+
+# -- the hours: each one's independent streams beside the rest of it -------------------------------------------
+HOURS = 12
+BESIDE = ("attachments", "activity_log", "webhook_deliveries")  # TaskPilot's independent streams
+
+
+def grown_hours(copy_db: Callable[[Grown], FixtureDatabase], jobs: int) -> str:
+    dsn = copy_db(INITIAL_HUNDREDTH).dsn
+    advance(dsn, f"+{HOURS}h", jobs=jobs)
+    return dsn
+
+
+def written_with_comments(dsn: str, table: str) -> int:
+    """The rows of `table` committed by a transaction that also wrote comments (an hour's, on one connection)."""
+    return scalar(dsn, sql.SQL("SELECT count(*) FROM {} WHERE xmin::text IN (SELECT xmin::text FROM comments)").format(
+        sql.Identifier(table)))
+
+
+def ledger_units(dsn: str) -> list[str]:
+    return scalar(dsn, "SELECT array_agg((unit, hour, rows)::text ORDER BY unit) FROM growth_sim.units")
+
+
+def test_jobs_2_writes_each_hours_independent_streams_beside_the_rest_and_the_same_data(
+        copy_db: Callable[[Grown], FixtureDatabase]):
+    reference, dsn, initial = grown_hours(copy_db, 1), grown_hours(copy_db, 2), copy_db(INITIAL_HUNDREDTH).dsn
+    assert Run(dsn).session.model.independent_streams == BESIDE
+    assert_same_data(dsn, reference)
+    assert ledger_units(dsn) == ledger_units(reference)  # their counts joined their hour's ledger row
+    for table in (*BESIDE[:2], "issue_labels"):  # issue_labels: written with the rest of the hour, never changed
+        written = counts(reference, [table])[table] - counts(initial, [table])[table]
+        assert written >= HOURS, table  # the hours wrote rows of the table...
+        assert written_with_comments(reference, table) == written, table  # ...with the rest on one connection
+        assert written_with_comments(dsn, table) == (written if table == "issue_labels" else 0), table  # beside
+
+
+class _Crash(Exception):
+    """The process dies between a unit's commit and the commit of the rows beside it."""
+
+
+def test_a_crash_between_the_two_commits_loses_no_row(
+        copy_db: Callable[[Grown], FixtureDatabase], monkeypatch: pytest.MonkeyPatch):
+    reference, dsn = grown_hours(copy_db, 1), copy_db(INITIAL_HUNDREDTH).dsn
+    commits: list[str] = []
+
+    def crash_at_the_third(self: beside.Beside, unit: str, rows: dict[str, int]) -> None:
+        commits.append(unit)
+        if len(commits) == 3:
+            self.abort()  # the transaction beside is lost, its unit's is committed
+            raise _Crash
+        real_commit(self, unit, rows)
+
+    real_commit = beside.Beside.commit
+    monkeypatch.setattr(beside.Beside, "commit", crash_at_the_third)
+    with pytest.raises(_Crash):
+        advance(dsn, f"+{HOURS}h", jobs=2)
+    monkeypatch.undo()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        lost = commits[-1]
+        hour = ledger.clock_hour(conn)
+        assert hour == int(lost.split("/")[1]) + 1  # the unit committed...
+        assert set(BESIDE).isdisjoint(ledger.unit_rows(conn, lost))  # ...without the rows beside it
+        assert ledger.load(conn).state[beside.STATE_KEY]["unit"] == lost
+
+    advance(dsn, f"+{HOURS - hour}h", jobs=2)
+    assert_same_data(dsn, reference)
+    assert ledger_units(dsn) == ledger_units(reference)

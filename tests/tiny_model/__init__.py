@@ -28,6 +28,7 @@ class Notes:
     insert_order = ("notes",)  # the streams that insert rows, parents first
     size_knob = "notes"  # the table whose payload would absorb the size plan's remainder (this one has none)
     keys_by_construction = True  # every note's author is a reference row
+    independent_streams = ()  # an hour's edits may change its own new notes
     changed_by = {"notes": ("note_edits",)}  # each note_edits event changes at most one note
 
     def __init__(self, schedule: Schedule, seed: int) -> None:

@@ -161,6 +161,7 @@ class SchemaModel:
         self.insert_order = _parents_first(package.plans)
         self.size_knob = package.knob.table if package.knob else self.insert_order[-1]
         self.keys_by_construction = False  # any schema: the server's foreign key checks stay the safety net
+        self.independent_streams: tuple[str, ...] = ()  # nothing known of what the hours' statements read
         self.deletes = {lg.name: lg.of for lg in profile.lagged if lg.kind == "delete" and lg.of in self.tables}
         for stream, table in self.deletes.items():
             children = [(t.name, fk.name) for t in package.catalog.tables for fk in t.foreign_keys

@@ -18,6 +18,8 @@ class TaskPilot:
                     "activity_log", "notifications", "webhook_deliveries")
     size_knob = "attachments"  # the table whose payload absorbs the size trajectory's remainder
     keys_by_construction = True  # a row's parents are rows of earlier ordinals, written before it and never deleted
+    # Rows no other row of an hour refers to and no statement of the hour reads or changes.
+    independent_streams = ("attachments", "activity_log", "webhook_deliveries")
     # The streams whose every event updates or deletes at most one row of a table (bounds its bloat's growth).
     changed_by = {"issues": ("issue_updates", "comments", "attachments"),
                   "notifications": ("notification_reads", "notification_deletes")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from growth_sim.generate import payload
-from growth_sim.generate.batch import NULL, Batch, bytea_text, text_batch
+from growth_sim.generate.batch import NULL, Batch, binary_batch, text_batch
 from growth_sim.generate.rand import Stream
 from growth_sim.models.api import Widths
 from growth_sim.models.taskpilot.values import corpus_text, ids, ints, nullable, pick, short_text, times
@@ -152,22 +152,23 @@ def attachments(world: World, first: int, stop: int, widths: Widths) -> Batch:
     lo, hi = (spec.preview_min, spec.preview_max) if spec else (0, 0)
     sizes = payload.sizes(s, "preview", a, widths.preview_bytes, lo, hi)
     sizes[widths.preview_bytes <= 0] = 0
-    previews = [bytea_text(payload.random_bytes(world.seed, "attachments", "preview", o, n)) if n else NULL
+    previews = [payload.random_bytes(world.seed, "attachments", "preview", o, n) if n else NULL
                 for o, n in zip(a.tolist(), sizes.tolist(), strict=True)]
     names = [f"document-{o}.png" for o in a.tolist()]
-    return text_batch("attachments", {
-        "id": ids(world, "attachments", a),
-        "issue_id": ids(world, "issues", issue),
-        "user_id": ids(world, "users", world.user_of(world.issue_org(issue), s.uniform("user", a))),
-        "filename": names,
-        "original_filename": names,
-        "content_type": ["image/png"] * len(a),
-        "file_size": ints(sizes * 4 + 1024 + s.integers("size", a, 500_000)),
-        "storage_key": [f"attachments/{x}" for x in ids(world, "attachments", a)],
-        "width": ints(320 + s.integers("w", a, 1600)),
-        "height": ints(240 + s.integers("h", a, 1200)),
-        "created_at": times(world, created),
-        "preview": previews,
+    # Binary: the previews (most of the table's bytes) reach the server as they are, not as hex to parse.
+    return binary_batch("attachments", {
+        "id": ("uuid", ids(world, "attachments", a)),
+        "issue_id": ("uuid", ids(world, "issues", issue)),
+        "user_id": ("uuid", ids(world, "users", world.user_of(world.issue_org(issue), s.uniform("user", a)))),
+        "filename": ("text", names),
+        "original_filename": ("text", names),
+        "content_type": ("text", ["image/png"] * len(a)),
+        "file_size": ("int8", ints(sizes * 4 + 1024 + s.integers("size", a, 500_000))),
+        "storage_key": ("text", [f"attachments/{x}" for x in ids(world, "attachments", a)]),
+        "width": ("int4", ints(320 + s.integers("w", a, 1600))),
+        "height": ("int4", ints(240 + s.integers("h", a, 1200))),
+        "created_at": ("timestamptz", times(world, created)),
+        "preview": ("bytea", previews),
     })
 
 

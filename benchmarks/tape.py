@@ -22,7 +22,7 @@ from unittest import mock
 import psycopg
 
 from growth_sim.db.connect import connect
-from growth_sim.engine import analyses, pipeline, session
+from growth_sim.engine import pipeline, session
 from growth_sim.engine.advance import advance
 
 # Statements the limit replays: the application's writes, the simulated clock its triggers read, the emulated
@@ -108,8 +108,8 @@ class Tape:
 @contextmanager
 def recording(path: Path) -> Iterator[_Recorder]:
     """Within the block, the connection of every run session opened in this process (`growth_sim.engine.session`,
-    the one that writes the units) writes what it sends to `path`; the emulated ANALYZEs run on it too, in line (a
-    run analyses beside its session, `growth_sim.engine.analyses`): the limit replays them on its one connection."""
+    the one that writes the units) writes what it sends to `path`. A run's rows beside its units
+    (`growth_sim.engine.beside`) are on a connection of their own: record a run of one connection."""
     recorder = _Recorder(path)
     cursor = _tap_cursor(recorder)
     plain = session.connect
@@ -120,7 +120,7 @@ def recording(path: Path) -> Iterator[_Recorder]:
         return conn
 
     try:
-        with mock.patch.object(session, "connect", tapped_connect), mock.patch.object(analyses, "ASIDE", False):
+        with mock.patch.object(session, "connect", tapped_connect):
             yield recorder
     finally:
         recorder.close()

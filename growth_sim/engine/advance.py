@@ -96,7 +96,6 @@ def _grow(run: Run, target_hour: int, report: Callable[[Progress], None], jobs: 
         run.load_initial(report, target_hour, jobs)
     run.hours.use_connections(jobs)
     run.hours.run(target_hour, report)
-    run.checks.settle()
 
 
 def _summary(run: Run, start: int | None, since: datetime, seconds: float) -> AdvanceResult:

@@ -11,7 +11,8 @@ rows inserted, updated and deleted since the table's last analyse, counted from 
 settings or the table's own). Counted from the schedule, not from the server's `n_mod_since_analyze`, the same run
 analyses at the same hours however it was split; the hour and planned rows of each table's last analyse live in
 the run row's state (``analysed``). The quiet hours before a target hold VACUUM, not ANALYZE. The ANALYZEs run
-beside the session, as autovacuum's workers do beside an application (`growth_sim.engine.analyses`).
+on the session's connection, between two units: one running beside the units would hold back the pruning of the
+tuples they kill for as long as it runs, so the bloat of the steered tables would depend on its timing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any
 from psycopg import sql
 
 from growth_sim.db import ledger
-from growth_sim.engine import analyses
 from growth_sim.engine.controller import wants_vacuum
 from growth_sim.engine.session import Session
 from growth_sim.observe import measure
@@ -37,7 +37,6 @@ class Checks:
         self.session = session
         self._readings: dict[str, tuple[int, dict[str, Any]]] = {}  # this run's latest bloat reading per table
         self._triggers: dict[str, tuple[int, float]] | None = None  # per table: analyse threshold, scale factor
-        self.analyses = analyses.Analyses(session.dsn)
 
     def autovacuum(self, enabled: bool) -> None:
         """Hold real autovacuum off the tables whose VACUUM is emulated, or hand them back to it.
@@ -61,8 +60,8 @@ class Checks:
                 conn.execute(sql.SQL("ALTER TABLE {} " + action).format(sql.Identifier(table)))
 
     def check(self, hour: int, target: int, db_size: int | None = None, *, lazy: bool = False) -> int:
-        """Start the due ANALYZEs beside the session (recorded in the run row's state once done), measure sizes
-        and bloat, emulate VACUUM, record the measurement; returns the database size.
+        """Emulate ANALYZE (recording the analyses in the run row's state), measure sizes and bloat, emulate
+        VACUUM, record the measurement; returns the database size.
 
         `db_size` is the size measured just before, if any: it still holds unless a table is vacuumed or
         analysed. `lazy` (simulated hours of the schedule) reads a table's bloat only when it may have passed its
@@ -70,13 +69,13 @@ class Checks:
         """
         conn, profile = self.session.conn, self.session.profile
         tables = sorted(self.session.model.tables)
-        self._record(self.analyses.finished())
         due = self.analyse_due(hour)
-        if due:
-            self.settle()  # one batch at a time (each unit's statistics were flushed at its commit)
-            self.analyses.start({table: [hour, self._planned_rows(table, hour)] for table in due}, conn)
-            if not analyses.ASIDE:
-                self.settle()
+        if due:  # first, so that the measurement holds the statistics as the analyses left them
+            with conn.transaction():  # (each unit's statistics were flushed at its commit)
+                for table in due:
+                    conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+                    self._analysed[table] = [hour, self._planned_rows(table, hour)]
+                ledger.save_state(conn, self.session.state())
             db_size = None
         if lazy and hour != target:
             sizes = measure.table_sizes(conn, tables)
@@ -106,7 +105,7 @@ class Checks:
         written = self._written()
         due = []
         for table in sorted(self.session.model.tables):
-            last = self.analyses.pending.get(table) or self._analysed.get(table)
+            last = self._analysed.get(table)
             if last is None:
                 due.append(table)
             elif table in written and hour > last[0]:
@@ -114,18 +113,6 @@ class Checks:
                 if self._modified(written[table], last[0], hour) > threshold + scale_factor * last[1]:
                     due.append(table)
         return due
-
-    def settle(self) -> None:
-        """Wait for the ANALYZEs running beside the session and record them in the run row's state."""
-        self._record(self.analyses.wait())
-
-    def close(self) -> None:
-        self.analyses.close()
-
-    def _record(self, batch: dict[str, list[int]]) -> None:
-        if batch:
-            self._analysed.update(batch)
-            ledger.save_state(self.session.conn, self.session.state())
 
     @property
     def _analysed(self) -> dict[str, list[int]]:
@@ -190,7 +177,4 @@ class Checks:
         return 100 * bound / max(now["heap"], table_len, 1) > self.session.profile.bloat[table].target
 
     def vacuum(self, table: str) -> None:
-        """VACUUM `table`, once the ANALYZEs beside are done: a running ANALYZE's snapshot would keep the tuples
-        that died after it began, and what the VACUUM leaves would depend on how long the ANALYZE took."""
-        self.settle()
         self.session.conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))

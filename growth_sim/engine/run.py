@@ -55,7 +55,6 @@ class Run:
         self.checks.check(0, target)
 
     def close(self) -> None:
-        self.checks.close()
         self.hours.close()
         self.session.close()
 

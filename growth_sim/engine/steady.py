@@ -242,7 +242,6 @@ class SteadyRun:
                         run = self._reconnect(run, exc)
             except _Stop:
                 pass
-            run.checks.settle()
             status = self.status()
             return SteadyResult(plan.time_of(self.sim0 / 3600).isoformat(), status.clock.isoformat(), self.speed,
                                 self.rate, status, self.size_now, self.signals.received)

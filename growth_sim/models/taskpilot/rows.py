@@ -155,16 +155,17 @@ def attachments(world: World, first: int, stop: int, widths: Widths) -> Batch:
     previews = [payload.random_bytes(world.seed, "attachments", "preview", o, n) if n else NULL
                 for o, n in zip(a.tolist(), sizes.tolist(), strict=True)]
     names = [f"document-{o}.png" for o in a.tolist()]
+    keys = ids(world, "attachments", a)
     # Binary: the previews (most of the table's bytes) reach the server as they are, not as hex to parse.
     return binary_batch("attachments", {
-        "id": ("uuid", ids(world, "attachments", a)),
+        "id": ("uuid", keys),
         "issue_id": ("uuid", ids(world, "issues", issue)),
         "user_id": ("uuid", ids(world, "users", world.user_of(world.issue_org(issue), s.uniform("user", a)))),
         "filename": ("text", names),
         "original_filename": ("text", names),
         "content_type": ("text", ["image/png"] * len(a)),
         "file_size": ("int8", ints(sizes * 4 + 1024 + s.integers("size", a, 500_000))),
-        "storage_key": ("text", [f"attachments/{x}" for x in ids(world, "attachments", a)]),
+        "storage_key": ("text", [f"attachments/{x}" for x in keys]),
         "width": ("int4", ints(320 + s.integers("w", a, 1600))),
         "height": ("int4", ints(240 + s.integers("h", a, 1200))),
         "created_at": ("timestamptz", times(world, created)),

@@ -12,7 +12,6 @@ from growth_sim.cli.status_line import status_line
 from growth_sim.db.cluster import Cluster
 from growth_sim.db.connect import describe, external_target, server_status
 from growth_sim.db.registry import clusters
-from growth_sim.db.tuning import bulk_growth
 from growth_sim.timeline.quantities import format_size
 
 
@@ -72,7 +71,7 @@ def db_status(dsn: str | None, as_json: bool) -> None:
         ]
         if status.tcp:
             lines.append(f"TCP:             127.0.0.1:{status.port}")
-        settings = bulk_growth()
+        settings = status.settings
         info["settings"] = {s.name: {"value": s.value, "reason": s.reason} for s in settings}
         lines += ["", "settings for bulk growth (written on every start; ALTER SYSTEM overrides them):",
                   *(f"  {s.name} = {s.value}: {s.reason}" for s in settings)]

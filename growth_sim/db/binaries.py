@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from growth_sim.db.serveruser import SERVER_OS_USER, reachable_by_server_user
+from growth_sim.db.serveruser import SERVER_OS_USER, reachable_by_server_user, run_server_tool
 from growth_sim.errors import ClusterError
 
 _SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
@@ -36,6 +36,14 @@ def preload_libraries(bin_dir: Path) -> tuple[str, ...]:
     lib_dirs = (bin_dir.parent / "lib", bin_dir.parent / "lib" / "postgresql")
     optional = [name for name in _PRELOADED_IF_PRESENT if any((d / f"{name}.so").is_file() for d in lib_dirs)]
     return (_PRELOADED, *optional)
+
+
+def accepts(bin_dir: Path, data_dir: Path, name: str, value: str) -> bool:
+    """Whether the server in `bin_dir` accepts the setting `name = value` for the cluster in `data_dir` (an LZ4
+    compression needs a server built with it)."""
+    proc = run_server_tool([str(bin_dir / "postgres"), "-D", str(data_dir), "-C", name, "-c", f"{name}={value}"],
+                           cwd=data_dir)
+    return proc.returncode == 0
 
 
 def candidate_bin_dirs() -> Iterator[Path]:

@@ -42,7 +42,7 @@ from growth_sim.db.homes import (
     tree_size,
     write_private,
 )
-from growth_sim.db.initdb import create_files, write_conf
+from growth_sim.db.initdb import create_files, settings, write_conf
 from growth_sim.db.postmaster import (
     answers,
     free_port,
@@ -54,6 +54,7 @@ from growth_sim.db.postmaster import (
 from growth_sim.db.serverlog import last_line, startup_failure
 from growth_sim.db.serveruser import PG_TIMEOUT_SECONDS, SERVER_OS_USER, run_server_tool
 from growth_sim.db.state import ClusterState, ClusterStatus, load_state, remove_state, save_state
+from growth_sim.db.tuning import bulk_growth
 from growth_sim.errors import ClusterError
 
 DEFAULT_DBNAME = "growth_sim"
@@ -225,11 +226,12 @@ class Cluster:
         self._state_cache = None  # another process may have changed it
         state = self._state
         created = self.exists()
-        version, preloaded = None, ()
+        version, preloaded, chosen = None, (), bulk_growth()
         if created:
             try:
                 version = bin_version(self.bin_dir)
                 preloaded = preload_libraries(self.bin_dir)
+                chosen = settings(self.bin_dir, state.data_dir)
             except ClusterError:
                 version = read_major(state.data_dir)
             if registry.recorded(self.home) is None:  # made before clusters were recorded
@@ -245,6 +247,7 @@ class Cluster:
             tcp=state.tcp,
             stops_when_unused=state.stop_when_unused,
             preloaded=preloaded,
+            settings=tuple(chosen),
         )
 
     def dsn(self, dbname: str = DEFAULT_DBNAME, *, tcp: bool = False) -> str:

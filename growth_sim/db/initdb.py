@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from growth_sim.db.binaries import preload_libraries
+from growth_sim.db.binaries import accepts, preload_libraries
 from growth_sim.db.homes import write_private
 from growth_sim.db.serverlog import last_line
 from growth_sim.db.serveruser import run_server_tool, server_user_ids
 from growth_sim.db.state import CONF_FILE, ClusterState
-from growth_sim.db.tuning import bulk_growth
+from growth_sim.db.tuning import Setting, bulk_growth
 from growth_sim.errors import ClusterError
 
 
@@ -57,13 +57,18 @@ def write_conf(state: ClusterState, bin_dir: Path) -> None:
         f"unix_socket_directories = {_conf_quote(str(state.socket_dir))}",
         "unix_socket_permissions = 0700",
         f"shared_preload_libraries = '{', '.join(preload_libraries(bin_dir))}'",
-        *(f"{s.name} = {_conf_quote(s.value)}  # {s.reason}" for s in bulk_growth()),
+        *(f"{s.name} = {_conf_quote(s.value)}  # {s.reason}" for s in settings(bin_dir, state.data_dir)),
         "logging_collector = on",
         "log_directory = 'log'",
         "log_filename = 'postgresql-%Y-%m-%d.log'",
         "",
     ]
     write_private(state.data_dir / CONF_FILE, "\n".join(lines), owner=server_user_ids())
+
+
+def settings(bin_dir: Path, data_dir: Path) -> list[Setting]:
+    """The settings for bulk growth of the server in `bin_dir` (see `growth_sim.db.tuning`)."""
+    return bulk_growth(lz4=accepts(bin_dir, data_dir, "default_toast_compression", "lz4"))
 
 
 def _conf_quote(value: str) -> str:

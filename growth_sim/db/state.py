@@ -17,6 +17,7 @@ from growth_sim.db import registry
 from growth_sim.db.homes import base_dir, fallback_base, socket_dir_for
 from growth_sim.db.postmaster import postmaster_pid
 from growth_sim.db.serveruser import superuser_name
+from growth_sim.db.tuning import Setting
 from growth_sim.errors import ClusterError
 
 CONF_FILE = "growth_sim.conf"
@@ -42,6 +43,8 @@ class ClusterStatus:
     """The server was started by a command, and stops when no command or client uses it any more."""
     preloaded: tuple[str, ...] = ()
     """The shared_preload_libraries the cluster starts with (pg_qualstats when installed)."""
+    settings: tuple[Setting, ...] = ()
+    """growth-sim's settings for bulk growth, as written on every start."""
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -1,12 +1,13 @@
-"""The restore path of the initial load: secondary indexes and foreign keys set aside while the data is copied.
+"""The restore path of the initial load: indexes, keys and foreign keys set aside while the data is copied.
 
-pg_restore and ``pgbench -i`` copy rows into tables without their secondary indexes and foreign keys, then build
-each index with one sort and check each foreign key with one join, where a loaded table pays a B-tree insert per
-row and index and a parent lookup per row and key. The initial load does the same for the model's tables (all
-its streams but the size knob, which is written last and measured): the definitions are kept in
+pg_restore and ``pgbench -i`` copy rows into tables without their indexes and constraints, then build each index
+with one sort and check each foreign key with one join, where a loaded table pays a B-tree insert per row and
+index and a parent lookup per row and key. The initial load does the same for the model's tables (all its
+streams but the size knob, which is written last and measured): the definitions are kept in
 ``growth_sim.deferred`` in the transaction that drops them, so that a resumed run builds the same ones, and
-every drop, build and validation is a unit of the ledger. Indexes backing a primary key, unique or exclusion
-constraint stay (foreign keys and the history's updates need them), and so do CHECK constraints and triggers.
+every drop, build and validation is a unit of the ledger. Primary keys and unique constraints are set aside too
+and added back before the foreign keys (which need them) and the history's updates, unless a foreign key that
+stays refers to them; exclusion constraints, CHECK constraints and triggers stay.
 
 The result is the schema's own: the same index definitions (``pg_get_indexdef``), the same constraints, all
 validated. What differs from a table grown row by row is what the application's past would have left: compact
@@ -23,13 +24,13 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-INDEX, FOREIGN_KEY = "index", "foreign key"
+INDEX, KEY, FOREIGN_KEY = "index", "unique key", "foreign key"  # built in this order (see `plan`)
 MAINTENANCE_WORK_MEM = "512MB"  # at least, per build: the largest indexes at scale 1 sort in memory, two at once
 
 DDL = """
 CREATE TABLE IF NOT EXISTS growth_sim.deferred (
     position    int  PRIMARY KEY,          -- catalog order, so that builds are published in a stable order
-    kind        text NOT NULL,             -- 'index' or 'foreign key'
+    kind        text NOT NULL,             -- 'unique key', 'index' or 'foreign key'
     table_name  text NOT NULL,             -- the table it is on (qualified as regclass prints it)
     name        text NOT NULL,             -- the index (qualified) or the constraint
     definition  text NOT NULL              -- pg_get_indexdef, or pg_get_constraintdef
@@ -43,9 +44,15 @@ SELECT %(index)s, i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_g
    AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid
                    AND c.contype IN ('p', 'u', 'x'))
 UNION ALL
+SELECT %(key)s, c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid)
+  FROM pg_constraint c
+ WHERE c.contype IN ('p', 'u') AND c.conrelid = ANY(%(tables)s::regclass[])
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid
+                   AND NOT f.conrelid = ANY(%(keyed)s::regclass[]))
+UNION ALL
 SELECT %(fk)s, c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid)
   FROM pg_constraint c
- WHERE c.contype = 'f' AND c.conrelid = ANY(%(tables)s::regclass[])
+ WHERE c.contype = 'f' AND c.conrelid = ANY(%(keyed)s::regclass[])
  ORDER BY 1 DESC, 2, 3
 """
 
@@ -61,9 +68,11 @@ class Deferred:
 
     @property
     def unit(self) -> str:
-        """The ledger's name for its build (an index) or its validation (a foreign key)."""
+        """The ledger's name for its build (an index, a key) or its validation (a foreign key)."""
         if self.kind == INDEX:
             return f"initial/~index/{self.name}"
+        if self.kind == KEY:
+            return f"initial/~key/{self.table}.{self.name}"
         return f"initial/~validate/{self.table}.{self.name}"
 
     @property
@@ -78,11 +87,13 @@ class Deferred:
         return sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.SQL(self.table), sql.Identifier(self.name))
 
     def build(self) -> sql.Composable:
-        """The index as the schema defines it, or the constraint added without checking the rows (see `validate`)."""
+        """The index or the key as the schema defines it, or the foreign key added without checking the rows (see
+        `validate`)."""
         if self.kind == INDEX:
             return sql.SQL(self.definition)
-        return sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID").format(
-            sql.SQL(self.table), sql.Identifier(self.name), sql.SQL(self.definition))
+        return sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}{}").format(
+            sql.SQL(self.table), sql.Identifier(self.name), sql.SQL(self.definition),
+            sql.SQL(" NOT VALID" if self.kind == FOREIGN_KEY else ""))
 
     def validate(self) -> sql.Composable:
         """Check a foreign key's rows: one join, holding no lock that keeps other validations waiting."""
@@ -93,12 +104,15 @@ def ensure(conn: psycopg.Connection) -> None:
     conn.execute(DDL)
 
 
-def plan(conn: psycopg.Connection, tables: Iterable[str]) -> list[Deferred]:
-    """What the load sets aside on `tables`: as recorded by `set_aside`, or (before it ran) as the catalog has it."""
+def plan(conn: psycopg.Connection, tables: Iterable[str], keyed: Iterable[str] = ()) -> list[Deferred]:
+    """What the load sets aside: the indexes and keys of `tables` and the foreign keys of `tables` and `keyed`,
+    as recorded by `set_aside`, or (before it ran) as the catalog has them: keys first, foreign keys last."""
     rows = conn.execute("SELECT kind, table_name, name, definition FROM growth_sim.deferred ORDER BY position"
                         ).fetchall()
     if not rows:
-        rows = conn.execute(_CATALOG, {"tables": list(tables), "index": INDEX, "fk": FOREIGN_KEY}).fetchall()
+        tables = list(tables)
+        rows = conn.execute(_CATALOG, {"tables": tables, "keyed": [*tables, *keyed], "index": INDEX, "key": KEY,
+                                       "fk": FOREIGN_KEY}).fetchall()
     return [Deferred(*row) for row in rows]
 
 
@@ -116,14 +130,14 @@ def restore(conn: psycopg.Connection) -> None:
                              (step.table, step.name)).fetchone()
         if valid is None:
             conn.execute(step.build())
-        if valid is None or not valid[0]:
+        if step.kind == FOREIGN_KEY and (valid is None or not valid[0]):
             conn.execute(step.validate())
 
 
 def set_aside(conn: psycopg.Connection, steps: list[Deferred]) -> None:
     """Record `steps` and drop the foreign keys among them (inside the unit's transaction).
 
-    The indexes are dropped table by table, once the table's widths are calibrated (`drop_indexes`).
+    The indexes and keys are dropped table by table, once the table's widths are calibrated (`drop_indexes`).
     """
     with conn.cursor() as cur:
         cur.executemany("INSERT INTO growth_sim.deferred (position, kind, table_name, name, definition)"
@@ -135,8 +149,9 @@ def set_aside(conn: psycopg.Connection, steps: list[Deferred]) -> None:
 
 
 def drop_indexes(conn: psycopg.Connection, steps: list[Deferred], table: str) -> None:
+    """Drop the indexes and keys `steps` set aside on `table`."""
     for step in steps:
-        if step.kind == INDEX and step.table == table:
+        if step.kind in (INDEX, KEY) and step.table == table:
             conn.execute(step.drop())
 
 

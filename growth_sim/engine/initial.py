@@ -29,6 +29,7 @@ from growth_sim.observe import measure
 INITIAL_CHUNK_ROWS = 20_000
 INITIAL_CHUNKS = 10  # at least this many chunks per table, so that widths can be calibrated
 CALIBRATION_CHUNKS = 3  # a table's width is calibrated on its first chunks, then frozen for the rest
+CALIBRATION_ROWS = 3_000  # at most, per calibrating chunk: they are written on the session alone, indexes and all
 SET_ASIDE = "initial/~set-aside"
 FOREIGN_KEYS = "initial/~foreign-keys"
 HISTORY = "initial/~history"
@@ -63,8 +64,8 @@ class InitialLoad:
         """Every unit of the initial load, in order.
 
         The reference data first, then the restore path (`growth_sim.engine.deferred`): the foreign keys of
-        the model's tables set aside, each table's chunks (its secondary indexes dropped once its first chunks
-        calibrated its width), the indexes built, the foreign keys added and validated. Then the history's
+        the model's tables set aside, each table's chunks (its indexes and keys dropped once its first chunks
+        calibrated its width), the keys and indexes built, the foreign keys added and validated. Then the history's
         edits, on the built indexes as the application's were, and the payload knob last, so that it absorbs
         what the rest (dead tuples included) left of the size plan. Foreign keys that refer to the knob's table
         are validated after its rows, and the history of the streams that change them (the model's `changed_by`
@@ -78,7 +79,7 @@ class InitialLoad:
             if stream != model.size_knob:
                 units += self._table(stream, steps)
         units += [Unit(s.unit, "indexes", s.table, statement=s.build().as_string(session.conn), published=True)
-                  for s in steps if s.kind == deferred.INDEX]
+                  for s in steps if s.kind in (deferred.KEY, deferred.INDEX)]
         units.append(Unit(FOREIGN_KEYS, "foreign keys"))
         keys = [s for s in steps if s.kind == deferred.FOREIGN_KEY]
         units += [Unit(s.unit, "foreign keys", s.table, statement=s.validate().as_string(session.conn),
@@ -104,24 +105,28 @@ class InitialLoad:
 
     def _table(self, stream: str, steps: list[deferred.Deferred]) -> list[Unit]:
         """A table's chunks: those that calibrate its width, the drop of its indexes, the published rest."""
-        chunks = [Unit(name, stream, stream, a, b, published=True) for name, a, b in self._chunks(stream)]
         width = self.session.profile.widths.get(stream)
         calibrated = CALIBRATION_CHUNKS if width is not None and width.bytes_per_row else 0
+        chunks = [Unit(name, stream, stream, a, b, published=True) for name, a, b in self._chunks(stream, calibrated)]
         head = [replace(u, published=False) for u in chunks[:calibrated]]
         table = self._qualified(stream)
         drop = [Unit(f"initial/{stream}{DROP_INDEXES}", stream, stream)] if any(
-            s.kind == deferred.INDEX and s.table == table for s in steps) else []
+            s.kind in (deferred.KEY, deferred.INDEX) and s.table == table for s in steps) else []
         return head + drop + chunks[calibrated:]
 
-    def _chunks(self, stream: str) -> list[tuple[str, int, int]]:
+    def _chunks(self, stream: str, calibrated: int = 0) -> list[tuple[str, int, int]]:
+        """The table's chunks: the first `calibrated` ones of at most `CALIBRATION_ROWS` rows, then the rest."""
         total = self.session.schedule.initial(stream)
         chunk = max(1, min(INITIAL_CHUNK_ROWS, math.ceil(total / INITIAL_CHUNKS)))
-        return [(f"initial/{stream}/{k:05d}", first, min(total, first + chunk))
-                for k, first in enumerate(range(0, total, chunk))]
+        head = min(chunk, CALIBRATION_ROWS)
+        firsts = [*range(0, min(total, calibrated * head), head), *range(calibrated * head, total, chunk)]
+        return [(f"initial/{stream}/{k:05d}", first, min(total, first + (head if k < calibrated else chunk)))
+                for k, first in enumerate(firsts)]
 
     def _deferred(self) -> list[deferred.Deferred]:
         model = self.session.model
-        return deferred.plan(self.session.conn, [t for t in model.insert_order if t != model.size_knob])
+        return deferred.plan(self.session.conn, [t for t in model.insert_order if t != model.size_knob],
+                             [model.size_knob])
 
     def _qualified(self, table: str) -> str:
         return self.session.conn.execute("SELECT %s::regclass::text", (table,)).fetchone()[0]

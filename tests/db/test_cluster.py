@@ -107,8 +107,12 @@ def test_settings(pg_cluster: Cluster):
 
 
 def test_the_settings_for_bulk_growth_are_the_servers(pg_cluster: Cluster):
+    shown = pg_cluster.status().settings
     with psycopg.connect(pg_cluster.dsn()) as conn:
-        for setting in tuning.bulk_growth():
+        lz4 = conn.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+                           " WHERE name = 'default_toast_compression'").fetchone()[0]
+        assert [s.name for s in shown] == [s.name for s in tuning.bulk_growth(lz4=lz4)]
+        for setting in shown:
             current, same = conn.execute(
                 "SELECT current_setting(%(n)s), CASE WHEN %(v)s ~ '^[0-9]+[MG]B$'"
                 " THEN pg_size_bytes(current_setting(%(n)s)) = pg_size_bytes(%(v)s)"

@@ -38,12 +38,16 @@ def test_the_load_leaves_the_schema_its_ddl_defines(grown_initial: str, fresh_db
     units = {u for (u,) in query(grown_initial, "SELECT unit FROM growth_sim.units WHERE unit LIKE 'initial/~%'")}
     assert "initial/~index/idx_issues_sort_order" in units
     assert "initial/~validate/comments.comments_issue_id_fkey" in units
+    assert "initial/~key/comments.comments_pkey" in units  # the knob's keys to comments were set aside too
+    assert "initial/~validate/attachments.attachments_comment_id_fkey" in units
     deferred = query(grown_initial, "SELECT kind, count(*) FROM growth_sim.deferred GROUP BY 1 ORDER BY 1")
     assert dict(deferred) == {
         "foreign key": sum(1 for u in units if u.startswith("initial/~validate/")),
         "index": sum(1 for u in units if u.startswith("initial/~index/")),
+        "unique key": sum(1 for u in units if u.startswith("initial/~key/")),
     }
     assert dict(deferred)["index"] >= 25 and dict(deferred)["foreign key"] >= 15
+    assert dict(deferred)["unique key"] >= 8
 
 
 def _waiting(dsn: str, statement: str, proc: subprocess.Popen[str], timeout: float = 120) -> str:
@@ -85,8 +89,8 @@ def test_kill_9_in_an_index_build_and_in_a_constraint_step_resumes_to_the_same_d
     reference = shared_db(INITIAL_HUNDREDTH).dsn
     initialise(fresh_db, load_profile("taskpilot"), INITIAL_HUNDREDTH.seed, INITIAL_HUNDREDTH.scale)
     with psycopg.connect(fresh_db) as first, psycopg.connect(fresh_db) as second:
-        # Once issues' indexes are dropped, lock issues against their builds: the run copies the other tables,
-        # builds the indexes of the tables before issues in name order and waits in the first build on issues.
+        # Once issues' indexes and keys are dropped, lock issues against their builds: the run copies the other
+        # tables, builds the keys and indexes of the others and waits in the builds on issues.
         run = _start(cli_env, fresh_db)
         _wait_unit(fresh_db, "initial/issues/~drop-indexes", run)
         second.execute("LOCK TABLE issues IN ROW EXCLUSIVE MODE")

@@ -368,7 +368,7 @@ def test_a_refused_profile_in_place_leaves_nothing_behind(
 
 def test_a_schema_in_place_starts_over_with_force(env: dict[str, str], pg_cluster, tmp_path: Path) -> None:
     """`init --force` on a schema grown in place empties its tables and keeps the schema whole: what an interrupted
-    initial load had set aside (foreign keys, indexes) is put back, so the schema still matches its catalog."""
+    initial load had set aside (foreign keys, keys, indexes) is put back, so the schema still matches its catalog."""
     from growth_sim.engine import deferred
 
     with _billing_database(pg_cluster, "forceinplace", "app") as dsn:
@@ -384,7 +384,7 @@ def test_a_schema_in_place_starts_over_with_force(env: dict[str, str], pg_cluste
             steps = deferred.plan(conn, sorted(models.model_for(load_profile(str(profile))).TABLES))
             deferred.set_aside(conn, steps)
             deferred.drop_indexes(conn, steps, "usage_events")
-        assert {s.kind for s in steps} == {deferred.INDEX, deferred.FOREIGN_KEY}
+        assert {s.kind for s in steps} == {deferred.KEY, deferred.INDEX, deferred.FOREIGN_KEY}
         assert query(dsn, keys)[0][0] == 0 and query(dsn, indexes)[0][0] < whole[1]
         run = run_cli(env, *init, "--seed", "2", "--force")
         assert run.returncode == 0, run.stderr

@@ -17,8 +17,10 @@ tuples they kill for as long as it runs, so the bloat of the steered tables woul
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from growth_sim.db import ledger
@@ -27,6 +29,8 @@ from growth_sim.engine.session import Session
 from growth_sim.observe import measure
 
 STATE_KEY = "analysed"  # the run row's state: {table: [hour, planned rows]} of each table's last analyse
+OWN_KEY = "autovacuum_own"  # the run row's state: {table: [autovacuum_enabled, its TOAST's]} a schema grown in
+# place had set itself before its first run (a table missing, or None: the server's default)
 BLOAT_SAFETY = 4.0  # between bloat readings, a changed row's dead version counts as this many mean tuples
 
 
@@ -45,19 +49,20 @@ class Checks:
         and their TOAST: the load calibrates widths on the tables' measured sizes, which a VACUUM between two
         chunks would change (its free space map lets the next rows fill pages they would have added), so the
         data would depend on when autovacuum came. It stays off between runs (the simulated clock stands still,
-        so nothing should vacuum the tables); `release` hands every table back.
+        so nothing should vacuum the tables); `release` hands every table back, with the settings a schema grown
+        in place had of its own (``autovacuum_own``).
         """
         conn, profile = self.session.conn, self.session.profile
         loading = not enabled and ledger.clock_hour(conn) is None
+        own = self.session.row.state.get(OWN_KEY, {})
         with conn.transaction():
             for table in sorted({*self.session.model.insert_order, *profile.bloat}):
+                heap, toast = own.get(table, (None, None))
                 if loading:
-                    action = "SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)"
+                    heap, toast = False, False
                 elif table in profile.bloat and not enabled:
-                    action = "SET (autovacuum_enabled = false), RESET (toast.autovacuum_enabled)"
-                else:
-                    action = "RESET (autovacuum_enabled, toast.autovacuum_enabled)"
-                conn.execute(sql.SQL("ALTER TABLE {} " + action).format(sql.Identifier(table)))
+                    heap = False
+                conn.execute(set_autovacuum(sql.Identifier(table), heap, toast))
 
     def check(self, hour: int, target: int, db_size: int | None = None, *, lazy: bool = False) -> int:
         """Emulate ANALYZE (recording the analyses in the run row's state), measure sizes and bloat, emulate
@@ -178,3 +183,23 @@ class Checks:
 
     def vacuum(self, table: str) -> None:
         self.session.conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
+
+
+def own_autovacuum(conn: psycopg.Connection, schema: str, tables: Iterable[str]) -> dict[str, list[bool | None]]:
+    """The `autovacuum_enabled` of each of `tables` in `schema` and of its TOAST table, where one is set."""
+    rows = conn.execute(
+        "SELECT c.relname, (SELECT v::bool FROM pg_options_to_table(c.reloptions) o(k, v) WHERE k = %(k)s),"
+        " (SELECT v::bool FROM pg_options_to_table(t.reloptions) o(k, v) WHERE k = %(k)s)"
+        " FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid"
+        " WHERE c.relnamespace = %(s)s::regnamespace AND c.relname = ANY(%(t)s)",
+        {"k": "autovacuum_enabled", "s": schema, "t": sorted(tables)}).fetchall()
+    return {name: [heap, toast] for name, heap, toast in rows if (heap, toast) != (None, None)}
+
+
+def set_autovacuum(table: sql.Composable, heap: bool | None, toast: bool | None) -> sql.Composed:
+    """The ALTER TABLE that sets `autovacuum_enabled` of `table` and of its TOAST (None: back to the default)."""
+    options = {"autovacuum_enabled": heap, "toast.autovacuum_enabled": toast}
+    sets = [f"{k} = {str(v).lower()}" for k, v in options.items() if v is not None]
+    resets = [k for k, v in options.items() if v is None]
+    actions = [f"SET ({', '.join(sets)})"] * bool(sets) + [f"RESET ({', '.join(resets)})"] * bool(resets)
+    return sql.SQL("ALTER TABLE {} " + ", ".join(actions)).format(table)

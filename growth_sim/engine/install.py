@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -13,7 +13,7 @@ from psycopg import sql
 from growth_sim import __version__
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect, describe, drop_database, ensure_database
-from growth_sim.engine import deferred
+from growth_sim.engine import checks, deferred
 from growth_sim.engine.controller import initial_room
 from growth_sim.errors import DatabaseError, first_line
 from growth_sim.models import model_for
@@ -189,13 +189,17 @@ def foreign_tables(conn: psycopg.Connection) -> list[str]:
 
 def drop_everything(conn: psycopg.Connection, package: ModelPackage | None = None) -> None:
     """Drop the application schema and the ledger of a database growth-sim initialised (for --force); a schema
-    in place (`package` ``IN_PLACE``) is kept, its rows removed and its search_path setting undone."""
+    in place (`package` ``IN_PLACE``) is kept, its rows removed, its search_path setting undone and its tables
+    handed back to autovacuum with their own settings."""
     in_place = getattr(package, "IN_PLACE", "")
     with conn.transaction():
         if in_place:
-            said = ledger.load(conn).state.get("search_path") if ledger.exists(conn) else None
-            if said:
+            state = ledger.load(conn).state if ledger.exists(conn) else {}
+            if said := state.get("search_path"):
                 conn.execute(sql.SQL("ALTER DATABASE {} RESET search_path").format(sql.Identifier(said)))
+            own = state.get(checks.OWN_KEY, {})
+            for table in sorted(package.TABLES):
+                conn.execute(checks.set_autovacuum(sql.Identifier(in_place, table), *own.get(table, (None, None))))
             conn.execute(_truncate(package.TABLES, in_place))
             deferred.restore(conn)  # what an interrupted initial load set aside is the schema's own
             conn.execute("DROP SCHEMA IF EXISTS growth_sim CASCADE")
@@ -205,24 +209,28 @@ def drop_everything(conn: psycopg.Connection, package: ModelPackage | None = Non
         conn.execute("CREATE SCHEMA public")
 
 
-def _take_in_place(conn: psycopg.Connection, package: ModelPackage, schema: str) -> dict[str, str]:
+def _take_in_place(conn: psycopg.Connection, package: ModelPackage, schema: str) -> dict[str, Any]:
     """Make schema `schema`, already in the database, the model's: refuses one whose catalog changed since the
     profile was made or whose tables hold rows; restarts the tables' sequences (keys are computed from ordinals);
     makes it the database's search_path (``ALTER DATABASE ... SET``) unless the connection's own settings (its
-    DSN's options, its role's, the server's) make it the current schema. What the ledger keeps of it."""
+    DSN's options, its role's, the server's) make it the current schema. What the ledger keeps of it: that
+    search_path, and the tables' own autovacuum settings, which the runs hold off and hand back."""
     # A search_path from the database's settings may be one this function made before (and `drop_everything`
     # reset since): it is made again. (Asked first: reading the catalog sets search_path in the transaction.)
     elsewhere = conn.execute("SELECT current_schema() IS DISTINCT FROM %s OR source = 'database' FROM pg_settings"
                              " WHERE name = 'search_path'", (schema,)).fetchone()[0]
     package.check_schema(conn, empty=True)
     conn.execute(_truncate(package.TABLES, schema))
+    state: dict[str, Any] = {}
+    if own := checks.own_autovacuum(conn, schema, package.TABLES):
+        state[checks.OWN_KEY] = own
     if elsewhere:
         database = conn.execute("SELECT current_database()").fetchone()[0]
         path = sql.SQL("{}, public").format(sql.Identifier(schema))
         conn.execute(sql.SQL("ALTER DATABASE {} SET search_path = ").format(sql.Identifier(database)) + path)
         conn.execute(sql.SQL("SET LOCAL search_path = ") + path)
-        return {"search_path": database}
-    return {}
+        state["search_path"] = database
+    return state
 
 
 def _truncate(tables: frozenset[str], schema: str) -> sql.Composed:

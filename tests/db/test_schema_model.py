@@ -368,10 +368,15 @@ def test_a_refused_profile_in_place_leaves_nothing_behind(
 
 def test_a_schema_in_place_starts_over_with_force(env: dict[str, str], pg_cluster, tmp_path: Path) -> None:
     """`init --force` on a schema grown in place empties its tables and keeps the schema whole: what an interrupted
-    initial load had set aside (foreign keys, keys, indexes) is put back, so the schema still matches its catalog."""
+    initial load had set aside (foreign keys, keys, indexes) is put back, so the schema still matches its catalog;
+    `release` hands its tables back to autovacuum with the settings they had of their own."""
     from growth_sim.engine import deferred
 
     with _billing_database(pg_cluster, "forceinplace", "app") as dsn:
+        with psycopg.connect(dsn, autocommit=True) as conn:  # the schema's own autovacuum settings
+            conn.execute("ALTER TABLE app.invoices SET (autovacuum_enabled = false,"
+                         " autovacuum_vacuum_scale_factor = 0.05)")
+            conn.execute("ALTER TABLE app.usage_events SET (autovacuum_enabled = true)")
         profile = _profile_in_place(env, dsn, tmp_path, "--schema-name", "app")
         init = ("init", "--dsn", dsn, "--profile", str(profile), "--scale", "0.05")
         assert run_cli(env, *init).returncode == 0
@@ -393,3 +398,13 @@ def test_a_schema_in_place_starts_over_with_force(env: dict[str, str], pg_cluste
         planned = Schedule(load_profile(str(profile)), 0.05)
         assert query(dsn, "SELECT count(*) FROM app.invoices")[0][0] == planned.rows("invoices", 168)
         assert _revalidate(dsn, "app") >= 8
+        options = "SELECT relname, reloptions FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'"
+        own = {"invoices": ["autovacuum_enabled=false", "autovacuum_vacuum_scale_factor=0.05"],
+               "usage_events": ["autovacuum_enabled=true"]}
+        held = {table: sorted(value or []) for table, value in query(dsn, options)}
+        assert held.pop("invoices") == own["invoices"]  # steered: held off between runs, its other options kept
+        assert held.pop("usage_events") == own["usage_events"]  # insert-only: handed back after the initial load
+        assert run_cli(env, "release", "--dsn", dsn).returncode == 0
+        released = {table: sorted(value or []) for table, value in query(dsn, options)}
+        assert {t: released.pop(t) for t in own} == own
+        assert released == {table: [] for table in released}  # the others back to the server's default

@@ -98,8 +98,7 @@ def test_kill_9_in_an_index_build_and_in_a_constraint_step_resumes_to_the_same_d
         _kill(run, fresh_db, second)
         built = scalar(fresh_db, "SELECT count(*) FROM growth_sim.units WHERE unit LIKE 'initial/~index/%'")
         assert 0 < built < scalar(fresh_db, "SELECT count(*) FROM growth_sim.deferred WHERE kind = 'index'")
-        assert scalar(fresh_db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'issues'"
-                                " AND indexname LIKE 'idx%'") == 0  # rolled back with the unit
+        assert scalar(fresh_db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'issues'") == 0  # nor its keys
 
         # Resumed, the run builds the rest and waits in the constraint step (labels is a parent it locks).
         first.execute("LOCK TABLE labels IN EXCLUSIVE MODE")

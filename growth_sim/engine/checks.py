@@ -198,8 +198,9 @@ def own_autovacuum(conn: psycopg.Connection, schema: str, tables: Iterable[str])
 
 def set_autovacuum(table: sql.Composable, heap: bool | None, toast: bool | None) -> sql.Composed:
     """The ALTER TABLE that sets `autovacuum_enabled` of `table` and of its TOAST (None: back to the default)."""
-    options = {"autovacuum_enabled": heap, "toast.autovacuum_enabled": toast}
-    sets = [f"{k} = {str(v).lower()}" for k, v in options.items() if v is not None]
-    resets = [k for k, v in options.items() if v is None]
-    actions = [f"SET ({', '.join(sets)})"] * bool(sets) + [f"RESET ({', '.join(resets)})"] * bool(resets)
-    return sql.SQL("ALTER TABLE {} " + ", ".join(actions)).format(table)
+    options = [(sql.SQL("autovacuum_enabled"), heap), (sql.SQL("toast.autovacuum_enabled"), toast)]
+    sets = [sql.SQL("{} = {}").format(name, sql.Literal(value)) for name, value in options if value is not None]
+    resets = [name for name, value in options if value is None]
+    actions = [sql.SQL("SET ({})").format(sql.SQL(", ").join(sets))] * bool(sets) + \
+        [sql.SQL("RESET ({})").format(sql.SQL(", ").join(resets))] * bool(resets)
+    return sql.SQL("ALTER TABLE {} {}").format(table, sql.SQL(", ").join(actions))

@@ -24,6 +24,7 @@ from growth_sim.engine import claims, deferred, parallel, pipeline
 from growth_sim.engine.pipeline import Statement
 from growth_sim.engine.progress import Progress
 from growth_sim.engine.session import Session
+from growth_sim.errors import DatabaseError
 from growth_sim.observe import measure
 
 INITIAL_CHUNK_ROWS = 20_000
@@ -142,6 +143,7 @@ class InitialLoad:
         claims.ensure(session.conn)
         deferred.ensure(session.conn)
         units = self.units()
+        self._check_chunks(units)
         overlapping = self._overlapping()
         started, written, finished, lock = time.monotonic(), 0, 0, threading.Lock()
 
@@ -169,6 +171,18 @@ class InitialLoad:
                 if statements := [(u.name, u.stream, u.statement) for u in todo if u.statement is not None]:
                     claims.publish_statements(session.conn, statements)
             workers.drain(session.conn)
+
+    def _check_chunks(self, units: list[Unit]) -> None:
+        """Refuse to resume a load whose chunks were cut otherwise (by another version of growth-sim): the chunks
+        it wrote would overlap those still to write."""
+        rows = {u.name: u.stop - u.first for u in units if u.stream is not None and u.stop > u.first}
+        for unit, written in self.session.conn.execute(
+                "SELECT unit, rows FROM growth_sim.units WHERE unit LIKE 'initial/%%'").fetchall():
+            if unit in rows and sum(written.values()) != rows[unit]:
+                raise DatabaseError(
+                    f"the initial load of this database was started by another version of growth-sim, which cut "
+                    f"its tables otherwise ({unit}: {sum(written.values())} rows, {rows[unit]} now): finish it with "
+                    f"that version, or start over (`growth-sim init --force` with its profile, seed and scale)")
 
     def _overlapping(self) -> set[str]:
         """The tables whose units may run while earlier tables' published chunks are still being written."""

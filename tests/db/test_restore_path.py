@@ -114,3 +114,14 @@ def test_kill_9_in_an_index_build_and_in_a_constraint_step_resumes_to_the_same_d
     assert content_digests(fresh_db) == content_digests(reference)
     assert counts(fresh_db, TABLES) == counts(reference, TABLES)
     assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.claims") == 0
+
+
+def test_a_load_another_version_cut_otherwise_is_not_resumed(fresh_db: str, cli_env: dict[str, str]):
+    initialise(fresh_db, load_profile("taskpilot"), INITIAL_HUNDREDTH.seed, INITIAL_HUNDREDTH.scale)
+    with psycopg.connect(fresh_db) as conn:  # what an interrupted load cut otherwise left: a first chunk of 999 rows
+        conn.execute("INSERT INTO growth_sim.units (unit, rows) VALUES ('initial/issues/00000', '{\"issues\": 999}')")
+    run = run_cli(cli_env, "advance", "--to", "initial", "--dsn", fresh_db, "-q")
+    assert run.returncode == 2, run.stderr
+    assert "started by another version of growth-sim" in run.stderr and "Traceback" not in run.stderr
+    assert scalar(fresh_db, "SELECT count(*) FROM issues") == 0
+    assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.units") == 1

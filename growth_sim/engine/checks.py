@@ -201,6 +201,9 @@ def set_autovacuum(table: sql.Composable, heap: bool | None, toast: bool | None)
     options = [(sql.SQL("autovacuum_enabled"), heap), (sql.SQL("toast.autovacuum_enabled"), toast)]
     sets = [sql.SQL("{} = {}").format(name, sql.Literal(value)) for name, value in options if value is not None]
     resets = [name for name, value in options if value is None]
-    actions = [sql.SQL("SET ({})").format(sql.SQL(", ").join(sets))] * bool(sets) + \
-        [sql.SQL("RESET ({})").format(sql.SQL(", ").join(resets))] * bool(resets)
+    actions = []
+    if sets:
+        actions.append(sql.SQL("SET ({})").format(sql.SQL(", ").join(sets)))
+    if resets:
+        actions.append(sql.SQL("RESET ({})").format(sql.SQL(", ").join(resets)))
     return sql.SQL("ALTER TABLE {} {}").format(table, sql.SQL(", ").join(actions))

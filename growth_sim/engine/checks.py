@@ -12,7 +12,9 @@ settings or the table's own). Counted from the schedule, not from the server's `
 analyses at the same hours however it was split; the hour and planned rows of each table's last analyse live in
 the run row's state (``analysed``). The quiet hours before a target hold VACUUM, not ANALYZE. The ANALYZEs run
 on the session's connection, between two units: one running beside the units would hold back the pruning of the
-tuples they kill for as long as it runs, so the bloat of the steered tables would depend on its timing.
+tuples they kill for as long as it runs, so the bloat of the steered tables would depend on its timing. (The
+initial load analyses its tables beside its other units, see `growth_sim.engine.initial`: nothing it runs
+beside them prunes.)
 """
 
 from __future__ import annotations
@@ -102,6 +104,14 @@ class Checks:
             db_size = measure.database_size(conn)
         ledger.record_measurement(conn, hour, db_size, self.session.schedule.size_at(hour), sizes)
         return db_size
+
+    def analysed_at(self, hour: int, tables: Iterable[str]) -> None:
+        """Record that `tables` were analysed at `hour` (by the initial load, beside its other units)."""
+        new = sorted(set(tables) - set(self._analysed))
+        for table in new:
+            self._analysed[table] = [hour, self._planned_rows(table, hour)]
+        if new:
+            ledger.save_state(self.session.conn, self.session.state())
 
     def analyse_due(self, hour: int) -> list[str]:
         """The tables autoanalyze would analyse at `hour`: every table of the model not analysed yet (after the

@@ -6,6 +6,10 @@ statement is in the row, see `growth_sim.engine.deferred`). Any worker, in this 
 machine, claims a row inside the transaction that writes the unit: the claim is deleted, the rows and the unit's
 ledger row are inserted, all in one commit. A worker that dies rolls back, and its claim is there again for the
 next one; two workers never hold the same claim, so every unit is written exactly once.
+
+A claim may wait for others (`Claim.after`: it is taken only once no claim named with one of those prefixes is
+left, a table's index builds for its chunks, say); among those that may be taken, the lowest `Claim.rank` first.
+A claim is published after those it waits for, so a worker never waits for a unit nobody can take.
 """
 
 from __future__ import annotations
@@ -27,19 +31,28 @@ CREATE TABLE IF NOT EXISTS growth_sim.claims (
 );
 ALTER TABLE growth_sim.units ADD COLUMN IF NOT EXISTS worker text;  -- who wrote a claimed unit
 ALTER TABLE growth_sim.claims ADD COLUMN IF NOT EXISTS statement text;  -- instead of rows: DDL to run
+ALTER TABLE growth_sim.claims ADD COLUMN IF NOT EXISTS rank int NOT NULL DEFAULT 0;  -- taken lowest first
+ALTER TABLE growth_sim.claims ADD COLUMN IF NOT EXISTS after text[] NOT NULL DEFAULT '{}';  -- see Claim.after
 """
+_EMPTY = Widths({}, 0)
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A published unit: rows [first, stop) of `stream`, generated with `widths`; or a `statement` on `stream`."""
+    """A published unit: rows [first, stop) of `stream`, generated with `widths`; or a `statement` on `stream`;
+    or, with neither rows nor statement, a step its worker knows by name (the history of a table).
+
+    It is taken after every claim whose unit name starts with one of `after` is written, `rank` lowest first.
+    """
 
     unit: str
     stream: str
-    first: int
-    stop: int
-    widths: Widths
+    first: int = 0
+    stop: int = 0
+    widths: Widths = _EMPTY
     statement: str | None = None
+    rank: int = 0
+    after: tuple[str, ...] = ()
 
 
 def ensure(conn: psycopg.Connection) -> None:
@@ -53,32 +66,29 @@ def ensure(conn: psycopg.Connection) -> None:
         conn.execute(DDL)
 
 
-def publish(conn: psycopg.Connection, units: list[tuple[str, str, int, int]], widths: Widths) -> None:
-    """Offer `units` (name, stream, first, stop) to every worker; units already offered stay as they are."""
-    state = Jsonb({"factors": widths.factors, "preview_bytes": widths.preview_bytes})
+def publish(conn: psycopg.Connection, units: list[Claim]) -> None:
+    """Offer `units` to every worker; units already offered stay as they are."""
     with conn.transaction(), conn.cursor() as cur:
-        cur.executemany("INSERT INTO growth_sim.claims (unit, stream, first, stop, widths) VALUES (%s, %s, %s, %s, %s)"
-                        " ON CONFLICT (unit) DO NOTHING", [(u, s, a, b, state) for u, s, a, b in units])
-
-
-def publish_statements(conn: psycopg.Connection, units: list[tuple[str, str, str]]) -> None:
-    """Offer `units` (name, table, statement) to every worker; units already offered stay as they are."""
-    empty = Jsonb({"factors": {}, "preview_bytes": 0})
-    with conn.transaction(), conn.cursor() as cur:
-        cur.executemany("INSERT INTO growth_sim.claims (unit, stream, first, stop, widths, statement)"
-                        " VALUES (%s, %s, 0, 0, %s, %s) ON CONFLICT (unit) DO NOTHING",
-                        [(u, t, empty, s) for u, t, s in units])
+        cur.executemany("INSERT INTO growth_sim.claims (unit, stream, first, stop, widths, statement, rank, after)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (unit) DO NOTHING",
+                        [(u.unit, u.stream, u.first, u.stop,
+                          Jsonb({"factors": u.widths.factors, "preview_bytes": u.widths.preview_bytes}),
+                          u.statement, u.rank, list(u.after)) for u in units])
 
 
 def claim(conn: psycopg.Connection) -> Claim | None:
-    """Take the first free unit for the current transaction (its row is gone when the transaction commits)."""
+    """Take the first free unit that waits for nothing left, for the current transaction (its row is gone when the
+    transaction commits)."""
     row = conn.execute(
-        "DELETE FROM growth_sim.claims WHERE unit = (SELECT unit FROM growth_sim.claims ORDER BY unit"
-        " FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING unit, stream, first, stop, widths, statement").fetchone()
+        "DELETE FROM growth_sim.claims WHERE unit = (SELECT c.unit FROM growth_sim.claims c WHERE NOT EXISTS ("
+        "SELECT FROM growth_sim.claims o, unnest(c.after) AS a(prefix) WHERE starts_with(o.unit, a.prefix)"
+        " AND o.unit <> c.unit) ORDER BY c.rank, c.unit FOR UPDATE OF c SKIP LOCKED LIMIT 1)"
+        " RETURNING unit, stream, first, stop, widths, statement, rank, after").fetchone()
     if row is None:
         return None
-    unit, stream, first, stop, widths, statement = row
-    return Claim(unit, stream, first, stop, Widths(widths["factors"], widths["preview_bytes"]), statement)
+    unit, stream, first, stop, widths, statement, rank, after = row
+    return Claim(unit, stream, first, stop, Widths(widths["factors"], widths["preview_bytes"]), statement, rank,
+                 tuple(after))
 
 
 def pending(conn: psycopg.Connection) -> int:

@@ -157,9 +157,20 @@ def drop_indexes(conn: psycopg.Connection, steps: list[Deferred], table: str) ->
 
 def with_insert_triggers(conn: psycopg.Connection, tables: Iterable[str]) -> set[str]:
     """Those of `tables` with a trigger on INSERT (it may read the parents, so their rows must be there first)."""
-    rows = conn.execute("SELECT DISTINCT t.name FROM unnest(%s::text[]) AS t(name)"
-                        " JOIN pg_trigger g ON g.tgrelid = t.name::regclass"
-                        " WHERE NOT g.tgisinternal AND g.tgtype & 4 <> 0", (list(tables),)).fetchall()
+    return _triggered(conn, tables, "g.tgtype & 4 <> 0")
+
+
+def with_other_triggers(conn: psycopg.Connection, tables: Iterable[str]) -> set[str]:
+    """Those of `tables` with a trigger that is not BEFORE ... FOR EACH ROW (one that is computes its row)."""
+    return _triggered(conn, tables, "g.tgtype & 3 <> 3")
+
+
+def _triggered(conn: psycopg.Connection, tables: Iterable[str], condition: str) -> set[str]:
+    """Those of `tables` with a trigger of their own (not a constraint's) whose `pg_trigger` row meets `condition`."""
+    rows = conn.execute(sql.SQL("SELECT DISTINCT t.name FROM unnest(%s::text[]) AS t(name)"
+                                " JOIN pg_trigger g ON g.tgrelid = t.name::regclass"
+                                " WHERE NOT g.tgisinternal AND {}").format(sql.SQL(condition)),
+                        (list(tables),)).fetchall()
     return {r[0] for r in rows}
 
 

@@ -2,10 +2,11 @@
 first chunks, workers.
 
 The units run in the model's insert order. A calibrated table's first `CALIBRATION_CHUNKS` chunks, the size
-knob's chunks, the reference and history units and the drops of the restore path (`growth_sim.engine.deferred`)
-run on the session, one after the other; the other chunks depend on no measurement and, with the index builds
-and the foreign keys' validations, are published as claims (see `growth_sim.engine.claims`) that any worker
-writes, on this machine (``--jobs``) or on another that joins the run.
+knob's chunks, the reference units and the drops of the restore path (`growth_sim.engine.deferred`) run on the
+session, one after the other; the other chunks depend on no measurement and, with the index builds, the foreign
+keys' validations and the tables' history, are published as claims (see `growth_sim.engine.claims`) that any
+worker writes, on this machine (``--jobs``) or on another that joins the run. A table's index builds wait for its
+chunks only, and its history for its index builds: they run beside the COPY of the other tables.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import psycopg
+from psycopg import sql
 
 from growth_sim.db import ledger
 from growth_sim.engine import claims, deferred, parallel, pipeline
-from growth_sim.engine.pipeline import Statement
+from growth_sim.engine.pipeline import Statement, Step
 from growth_sim.engine.progress import Progress
 from growth_sim.engine.session import Session
 from growth_sim.errors import DatabaseError
@@ -34,6 +37,7 @@ CALIBRATION_ROWS = 3_000  # at most, per calibrating chunk: they are written on 
 SET_ASIDE = "initial/~set-aside"
 FOREIGN_KEYS = "initial/~foreign-keys"
 HISTORY = "initial/~history"
+ANALYSE = "initial/~analyse"
 KNOB_HISTORY = "initial/~history-of-knob"
 DROP_INDEXES = "/~drop-indexes"
 
@@ -43,7 +47,8 @@ class Unit:
     """A unit of the initial load: rows [first, stop) of `stream`, or a step of the restore path.
 
     Units of one `phase` run together: first those that are not `published`, here one after the other, then the
-    published ones on every worker; the next phase starts when all are done.
+    published ones on every worker, each once no unit named with a prefix of `after` is left to write; the next
+    phase starts when all are done (unless it overlaps, see `InitialLoad.load`).
     """
 
     name: str
@@ -53,6 +58,11 @@ class Unit:
     stop: int = 0
     statement: str | None = None
     published: bool = False
+    after: tuple[str, ...] = ()
+
+    @property
+    def chunk(self) -> bool:
+        return self.stop > self.first
 
 
 class InitialLoad:
@@ -66,21 +76,30 @@ class InitialLoad:
 
         The reference data first, then the restore path (`growth_sim.engine.deferred`): the foreign keys of
         the model's tables set aside, each table's chunks (its indexes and keys dropped once its first chunks
-        calibrated its width), the keys and indexes built, the foreign keys added and validated. Then the history's
-        edits, on the built indexes as the application's were, and the payload knob last, so that it absorbs
-        what the rest (dead tuples included) left of the size plan. Foreign keys that refer to the knob's table
-        are validated after its rows, and the history of the streams that change them (the model's `changed_by`
-        of the knob) runs last.
+        calibrated its width), then each table's keys and indexes built once its chunks are written, and its
+        history's edits once they are built (`_early`), on the built indexes as the application's were; then the
+        foreign keys added and validated, the history of the other tables, and the payload knob last, so that
+        it absorbs what the rest (dead tuples included) left of the size plan. Foreign keys that refer to the
+        knob's table are validated after its rows, and the history of the streams that change them (the
+        model's `changed_by` of the knob) runs last.
         """
         session, model = self.session, self.session.model
         steps = self._deferred()
         knob = self._qualified(model.size_knob)
+        tables = [t for t in model.insert_order if t != model.size_knob]
         units = [Unit("initial/reference", "reference"), Unit(SET_ASIDE, "reference")]
-        for stream in model.insert_order:
-            if stream != model.size_knob:
-                units += self._table(stream, steps)
-        units += [Unit(s.unit, "indexes", s.table, statement=s.build().as_string(session.conn), published=True)
-                  for s in steps if s.kind in (deferred.KEY, deferred.INDEX)]
+        for stream in tables:
+            units += self._table(stream, steps)
+        stream_of = {self._qualified(t): t for t in tables}
+        builds = [s for kind in (deferred.INDEX, deferred.KEY) for s in steps if s.kind == kind]
+        units += [Unit(s.unit, "indexes", s.table, statement=s.build().as_string(session.conn), published=True,
+                       after=(f"initial/{stream_of[s.table]}/",)) for s in builds]
+        built = {t: (f"initial/{t}/", *(s.unit for s in builds if stream_of[s.table] == t)) for t in tables}
+        units += [Unit(f"{HISTORY}/{t}", "indexes", t, published=True, after=built[t]) for t in self._early]
+        units += [Unit(f"{ANALYSE}/{t}", "indexes", t, published=True, after=(
+                      *built.get(t, ()), *([f"{HISTORY}/{t}"] if t in self._early else [])),
+                       statement=sql.SQL("ANALYZE {}").format(sql.SQL(self._qualified(t))).as_string(session.conn))
+                  for t in self._analysed()]
         units.append(Unit(FOREIGN_KEYS, "foreign keys"))
         keys = [s for s in steps if s.kind == deferred.FOREIGN_KEY]
         units += [Unit(s.unit, "foreign keys", s.table, statement=s.validate().as_string(session.conn),
@@ -98,11 +117,49 @@ class InitialLoad:
         model = self.session.model
         return frozenset(model.changed_by.get(model.size_knob, ()))
 
-    def _history(self, of_knob: bool) -> list[Statement]:
-        """The history's statements: those of the knob's table, or those of the others."""
-        session, knob = self.session, self._knob_streams()
-        return [Statement(op.sql, op.params, session.clock(op.hour), name=op.name, rows=op.rows)
-                for op in session.model.history_operations() if (op.name in knob) == of_knob]
+    @cached_property
+    def _early(self) -> dict[str, frozenset[str]]:
+        """The tables whose history runs as soon as their own rows and indexes are in, beside the COPY of the
+        others, with the streams of that history.
+
+        Only for a model whose rows point to parents that are never deleted (`Model.keys_by_construction`: the
+        history changes no key a foreign key set aside would check) and on a table whose triggers are all
+        BEFORE ... FOR EACH ROW (they compute the row they fire for, and read no table still being written).
+        """
+        model = self.session.model
+        if not model.keys_by_construction:
+            return {}
+        streams = {t: frozenset(s) - self._knob_streams() for t, s in model.changed_by.items()
+                   if t != model.size_knob and t in model.insert_order}
+        triggered = deferred.with_other_triggers(self.session.conn, list(streams))
+        return {t: s for t, s in streams.items() if s and t not in triggered}
+
+    def _history(self, streams: Callable[[str], bool]) -> Iterator[Statement]:
+        """The history's statements of the `streams` it keeps."""
+        session = self.session
+        ops = [op for op in session.model.history_operations() if streams(op.name)]  # the others freed now
+        for op in ops:
+            yield Statement(op.sql, op.params, session.clock(op.hour), name=op.name, rows=op.rows)
+
+    def _late(self, stream: str) -> bool:
+        """Whether `stream`'s history runs after the foreign keys are validated (neither early nor the knob's)."""
+        return stream not in self._knob_streams() and not any(stream in s for s in self._early.values())
+
+    def _analysed(self) -> list[str]:
+        """The tables the load analyses, as autoanalyze would have before week 0 (see `growth_sim.engine.checks`):
+        as soon as nothing changes them any more, beside the rest. All but the knob's, unless a history runs
+        after the foreign keys (then the first check analyses them all, once it is done)."""
+        model = self.session.model
+        streams = {op.name for op in model.history_operations()}
+        if any(self._late(s) for s in streams):
+            return []
+        return sorted(model.tables - {model.size_knob})
+
+    def _steps(self, claim: claims.Claim) -> Iterable[Step]:
+        """What a worker writes for a published unit without a statement: a table's history, or rows."""
+        if claim.unit.startswith(f"{HISTORY}/"):
+            return self._history(self._early[claim.stream].__contains__)
+        return self.session.inserts(claim.stream, claim.first, claim.stop, claim.widths)
 
     def _table(self, stream: str, steps: list[deferred.Deferred]) -> list[Unit]:
         """A table's chunks: those that calibrate its width, the drop of its indexes, the published rest."""
@@ -136,8 +193,9 @@ class InitialLoad:
         """Write the initial units not done yet; published units go to `jobs` workers.
 
         A table's units run while the workers still write the tables before it (their foreign keys are set aside),
-        unless the table has insert triggers, which may read its parents; the index builds, the foreign keys,
-        the history and the size knob wait until everything before them is written.
+        unless the table has insert triggers, which may read its parents; the index builds and the early
+        histories are published with what each waits for (`Unit.after`); the foreign keys, the other tables'
+        history and the size knob wait until everything before them is written.
         """
         session = self.session
         claims.ensure(session.conn)
@@ -153,10 +211,13 @@ class InitialLoad:
                 written, finished = written + rows, finished + 1
                 report(Progress("initial", finished, len(units), None, written, 0, time.monotonic() - started))
 
-        workers = parallel.Workers(session.dsn, session.inserts, session.clock(0), count)
+        workers = parallel.Workers(session.dsn, self._steps, session.clock(0), count)
+        ranks = self._ranks(units)
         with workers.started(jobs):
             workers.drain(session.conn)  # what an interrupted run published, before anything is published again
             done = ledger.done_units(session.conn, "initial/")
+            if HISTORY in done:  # written by a version that ran every table's history in that one unit
+                done |= {u.name for u in units if u.name.startswith(f"{HISTORY}/")}
             finished = len(done)
             for phase, group in itertools.groupby(units, key=lambda u: u.phase):
                 if phase not in overlapping:
@@ -165,17 +226,29 @@ class InitialLoad:
                 for unit in group:
                     if not unit.published and unit.name not in done:
                         count(self._unit(unit, last=unit == units[-1]))
-                todo = [u for u in group if u.published and u.name not in done]
-                if rows := [(u.name, u.stream, u.first, u.stop) for u in todo if u.statement is None]:
-                    claims.publish(session.conn, rows, session.widths())
-                if statements := [(u.name, u.stream, u.statement) for u in todo if u.statement is not None]:
-                    claims.publish_statements(session.conn, statements)
+                if todo := [u for u in group if u.published and u.name not in done]:
+                    widths = session.widths()
+                    claims.publish(session.conn, [claims.Claim(u.name, u.stream, u.first, u.stop, widths, u.statement,
+                                                               ranks[u.name], u.after) for u in todo])
             workers.drain(session.conn)
+
+    def _ranks(self, units: list[Unit]) -> dict[str, int]:
+        """The order workers take published units in: the steps (builds, validations, histories) as soon as they
+        may run, since the rest of their table waits for them; then the chunks, first those of the tables whose
+        early history waits for them."""
+        def tier(unit: Unit) -> int:
+            return 0 if not unit.chunk else 1 if unit.stream in self._early else 2
+
+        return {u.name: tier(u) * len(units) + k for k, u in enumerate(units)}
+
+    def analysed(self) -> set[str]:
+        """The tables the load has analysed (its ANALYZE units done)."""
+        return {unit.removeprefix(f"{ANALYSE}/") for unit in ledger.done_units(self.session.conn, f"{ANALYSE}/")}
 
     def _check_chunks(self, units: list[Unit]) -> None:
         """Refuse to resume a load whose chunks were cut otherwise (by another version of growth-sim): the chunks
         it wrote would overlap those still to write."""
-        rows = {u.name: u.stop - u.first for u in units if u.stream is not None and u.stop > u.first}
+        rows = {u.name: u.stop - u.first for u in units if u.chunk}
         for unit, written in self.session.conn.execute(
                 "SELECT unit, rows FROM growth_sim.units WHERE unit LIKE 'initial/%%'").fetchall():
             if unit in rows and sum(written.values()) != rows[unit]:
@@ -185,10 +258,11 @@ class InitialLoad:
                     f"that version, or start over (`growth-sim init --force` with its profile, seed and scale)")
 
     def _overlapping(self) -> set[str]:
-        """The tables whose units may run while earlier tables' published chunks are still being written."""
+        """The phases that may start while earlier published units are still being written: the tables' (but
+        those with insert triggers) and the index builds'."""
         model = self.session.model
         tables = [t for t in model.insert_order if t != model.size_knob]
-        return set(tables) - deferred.with_insert_triggers(self.session.conn, tables)
+        return {*tables, "indexes"} - deferred.with_insert_triggers(self.session.conn, tables)
 
     def _unit(self, unit: Unit, *, last: bool) -> int:
         """One unit of the initial load, here and now; the rows it wrote."""
@@ -199,7 +273,8 @@ class InitialLoad:
             if unit.name == "initial/reference":
                 rows = pipeline.write(session.conn, pipeline.prefetched(model.reference_batches()))
             elif unit.name in (HISTORY, KNOB_HISTORY):
-                rows = pipeline.write(session.conn, pipeline.prefetched(self._history(unit.name == KNOB_HISTORY)))
+                streams = self._late if unit.name == HISTORY else self._knob_streams().__contains__
+                rows = pipeline.write(session.conn, pipeline.prefetched(self._history(streams)))
             elif unit.name == SET_ASIDE:
                 deferred.set_aside(session.conn, self._deferred())
             elif unit.name == FOREIGN_KEYS:
@@ -247,5 +322,5 @@ class InitialLoad:
         def leader_loading(conn: psycopg.Connection) -> bool:
             return ledger.lock_holder(conn) is not None and ledger.clock_hour(conn) is None
 
-        parallel.Workers(session.dsn, session.inserts, session.clock(0), count).run(session.conn, jobs,
+        parallel.Workers(session.dsn, self._steps, session.clock(0), count).run(session.conn, jobs,
                                                                                    leader_loading)

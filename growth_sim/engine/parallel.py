@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -20,7 +20,6 @@ import psycopg
 from growth_sim.db import ledger
 from growth_sim.db.connect import connect
 from growth_sim.engine import claims, deferred, pipeline
-from growth_sim.models.api import Widths
 
 POLL_SECONDS = 0.2
 MAX_DEFAULT_JOBS = 4  # beyond this, more connections on one machine's cores only contend
@@ -31,7 +30,7 @@ def default_jobs() -> int:
     on (its CPU affinity, as a container's cpuset sets it), at most `MAX_DEFAULT_JOBS`."""
     return max(1, min(MAX_DEFAULT_JOBS, len(os.sched_getaffinity(0))))
 
-Inserts = Callable[[str, int, int, Widths], Iterator[pipeline.Step]]
+Steps = Callable[[claims.Claim], Iterable[pipeline.Step]]  # what a claim without a statement writes
 
 
 class Workers:
@@ -42,8 +41,8 @@ class Workers:
     `keep_going()` says stop instead. `on_unit(rows)` is called (under a lock) after each unit a worker commits.
     """
 
-    def __init__(self, dsn: str, inserts: Inserts, clock: str, on_unit: Callable[[int], None]) -> None:
-        self.dsn, self.inserts, self.clock = dsn, inserts, clock
+    def __init__(self, dsn: str, steps: Steps, clock: str, on_unit: Callable[[int], None]) -> None:
+        self.dsn, self.steps, self.clock = dsn, steps, clock
         self._on_unit, self._lock = on_unit, threading.Lock()
         self._stop, self._finished = threading.Event(), threading.Event()
         self._conns: list[psycopg.Connection] = []
@@ -114,6 +113,7 @@ class Workers:
     def _work(self, conn: psycopg.Connection, name: str, keep_going: Callable[[psycopg.Connection], bool]) -> None:
         while not self._stop.is_set():
             t0 = time.monotonic()
+            rows: dict[str, int] = {}
             with conn.transaction():
                 claim = claims.claim(conn)
                 if claim is not None:
@@ -121,20 +121,15 @@ class Workers:
                     if claim.statement is not None:
                         deferred.run(conn, claim.statement)
                     else:
-                        pipeline.write(conn, pipeline.prefetched(
-                            self.inserts(claim.stream, claim.first, claim.stop, claim.widths)))
-                    ledger.record_unit(conn, claim.unit, None, _rows(claim), time.monotonic() - t0, worker=name)
+                        rows = pipeline.write(conn, pipeline.prefetched(self.steps(claim)))
+                    ledger.record_unit(conn, claim.unit, None, rows, time.monotonic() - t0, worker=name)
             if claim is not None:
                 with self._lock:
-                    self._on_unit(claim.stop - claim.first)
+                    self._on_unit(sum(rows.values()))
             elif keep_going(conn):
                 time.sleep(POLL_SECONDS)
             else:
                 return
-
-
-def _rows(claim: claims.Claim) -> dict[str, int]:
-    return {} if claim.statement is not None else {claim.stream: claim.stop - claim.first}
 
 
 def _worker_name(n: int) -> str:

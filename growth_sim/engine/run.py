@@ -49,9 +49,10 @@ class Run:
 
     def load_initial(self, report: Callable[[Progress], None], target: int, jobs: int = 1) -> None:
         """The initial load on `jobs` connections, autovacuum handed back the tables it held off but the bloat ones
-        (`Checks.autovacuum`), and the first check."""
+        (`Checks.autovacuum`), and the first check (which analyses the tables the load did not)."""
         self.initial.load(report, jobs)
         self.checks.autovacuum(False)
+        self.checks.analysed_at(0, self.initial.analysed())
         self.checks.check(0, target)
 
     def close(self) -> None:

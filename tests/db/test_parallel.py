@@ -91,7 +91,7 @@ def test_a_claim_is_taken_once_and_freed_when_its_worker_rolls_back(fresh_db: st
             psycopg.connect(fresh_db, autocommit=True) as observer:
         claims.ensure(a)
         published = {"initial/issues/00007": (70, 80), "initial/issues/00008": (80, 90)}
-        claims.publish(a, [(u, "issues", *r) for u, r in published.items()], Widths({"issues": 0.5}))
+        claims.publish(a, [claims.Claim(u, "issues", *r, Widths({"issues": 0.5})) for u, r in published.items()])
         with a.transaction():
             first = claims.claim(a)
             with b.transaction():
@@ -106,6 +106,36 @@ def test_a_claim_is_taken_once_and_freed_when_its_worker_rolls_back(fresh_db: st
         assert claims.pending(observer) == 1
         with b.transaction():
             assert claims.claim(b).unit == second.unit  # free again for the next worker
+
+
+def test_a_claim_waits_for_the_claims_it_is_published_after(fresh_db: str):
+    initialise(fresh_db, load_profile(PROFILE), SEED, SCALE)
+    with psycopg.connect(fresh_db, autocommit=True) as a, psycopg.connect(fresh_db, autocommit=True) as b:
+        claims.ensure(a)
+        claims.publish(a, [claims.Claim("initial/issues/00001", "issues", 0, 10, rank=2),
+                           claims.Claim("initial/issues/00002", "issues", 10, 20, rank=3),
+                           claims.Claim("initial/~index/idx_issues_status", "issues", statement="SELECT 1", rank=0,
+                                        after=("initial/issues/",)),
+                           claims.Claim("initial/~history/issues", "issues", rank=1,
+                                        after=("initial/issues/", "initial/~index/idx_issues_status"))])
+        with a.transaction():
+            assert claims.claim(a).unit == "initial/issues/00001"  # the build waits, whatever its rank
+            with b.transaction():
+                assert claims.claim(b).unit == "initial/issues/00002"
+                raise psycopg.Rollback()  # b's worker dies
+            ledger.record_unit(a, "initial/issues/00001", None, {"issues": 10}, 0.0, worker="a")
+        with b.transaction():
+            assert claims.claim(b).unit == "initial/issues/00002"
+            with a.transaction():
+                assert claims.claim(a) is None  # the build waits for the chunk b is writing
+            ledger.record_unit(b, "initial/issues/00002", None, {"issues": 10}, 0.0, worker="b")
+        with a.transaction():
+            assert claims.claim(a).unit == "initial/~index/idx_issues_status"
+            with b.transaction():
+                assert claims.claim(b) is None  # the history waits for the build a holds
+        with a.transaction():
+            assert claims.claim(a).unit == "initial/~history/issues"
+        assert claims.pending(a) == 0
 
 
 # -- the hours: each one's independent streams beside the rest of it -------------------------------------------

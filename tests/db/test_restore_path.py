@@ -89,16 +89,17 @@ def test_kill_9_in_an_index_build_and_in_a_constraint_step_resumes_to_the_same_d
     reference = shared_db(INITIAL_HUNDREDTH).dsn
     initialise(fresh_db, load_profile("taskpilot"), INITIAL_HUNDREDTH.seed, INITIAL_HUNDREDTH.scale)
     with psycopg.connect(fresh_db) as first, psycopg.connect(fresh_db) as second:
-        # Once issues' indexes and keys are dropped, lock issues against their builds: the run copies the other
-        # tables, builds the keys and indexes of the others and waits in the builds on issues.
+        # Once activity_log's indexes and keys are dropped, lock it against their builds: the run copies the
+        # tables, builds the keys and indexes of each as soon as its rows are in and waits in activity_log's.
         run = _start(cli_env, fresh_db)
-        _wait_unit(fresh_db, "initial/issues/~drop-indexes", run)
-        second.execute("LOCK TABLE issues IN ROW EXCLUSIVE MODE")
-        assert "ON public.issues" in _waiting(fresh_db, "CREATE INDEX % ON public.issues %", run)
+        _wait_unit(fresh_db, "initial/activity_log/~drop-indexes", run)
+        second.execute("LOCK TABLE activity_log IN ROW EXCLUSIVE MODE")
+        assert "ON public.activity_log" in _waiting(fresh_db, "CREATE INDEX % ON public.activity_log %", run)
         _kill(run, fresh_db, second)
         built = scalar(fresh_db, "SELECT count(*) FROM growth_sim.units WHERE unit LIKE 'initial/~index/%'")
         assert 0 < built < scalar(fresh_db, "SELECT count(*) FROM growth_sim.deferred WHERE kind = 'index'")
-        assert scalar(fresh_db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'issues'") == 0  # nor its keys
+        assert scalar(fresh_db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'activity_log'") == 0  # no key
+        assert scalar(fresh_db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'issues'") > 0
 
         # Resumed, the run builds the rest and waits in the constraint step (labels is a parent it locks).
         first.execute("LOCK TABLE labels IN EXCLUSIVE MODE")

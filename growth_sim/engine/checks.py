@@ -43,6 +43,7 @@ class Checks:
         self.session = session
         self._readings: dict[str, tuple[int, dict[str, Any]]] = {}  # this run's latest bloat reading per table
         self._triggers: dict[str, tuple[int, float]] | None = None  # per table: analyse threshold, scale factor
+        self._analysed_before: set[str] = set()  # analysed by the initial load since the last check
 
     def autovacuum(self, enabled: bool) -> None:
         """Hold real autovacuum off the tables whose VACUUM is emulated, or hand them back to it.
@@ -77,7 +78,7 @@ class Checks:
         conn, profile = self.session.conn, self.session.profile
         tables = sorted(self.session.model.tables)
         due = self.analyse_due(hour)
-        if due:  # first, so that the measurement holds the statistics as the analyses left them
+        if due or self._analysed_before:  # first, so that the measurement holds the statistics as they are left
             with conn.transaction():  # (each unit's statistics were flushed at its commit)
                 for table in due:
                     conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
@@ -98,20 +99,20 @@ class Checks:
                 self.vacuum(table)
                 sizes[table]["vacuumed"] = True
                 db_size = None
-        for table in due:
+        for table in {*due, *self._analysed_before}:
             sizes[table]["analysed"] = True
+        self._analysed_before = set()
         if db_size is None:
             db_size = measure.database_size(conn)
         ledger.record_measurement(conn, hour, db_size, self.session.schedule.size_at(hour), sizes)
         return db_size
 
     def analysed_at(self, hour: int, tables: Iterable[str]) -> None:
-        """Record that `tables` were analysed at `hour` (by the initial load, beside its other units)."""
-        new = sorted(set(tables) - set(self._analysed))
-        for table in new:
+        """Take `tables` as analysed at `hour` by someone else (the initial load, beside its other units): the next
+        check records them in the run row's state and marks them in its measurement."""
+        for table in sorted(set(tables) - set(self._analysed)):
             self._analysed[table] = [hour, self._planned_rows(table, hour)]
-        if new:
-            ledger.save_state(self.session.conn, self.session.state())
+            self._analysed_before.add(table)
 
     def analyse_due(self, hour: int) -> list[str]:
         """The tables autoanalyze would analyse at `hour`: every table of the model not analysed yet (after the

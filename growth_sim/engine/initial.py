@@ -96,10 +96,8 @@ class InitialLoad:
                        after=(f"initial/{stream_of[s.table]}/",)) for s in builds]
         built = {t: (f"initial/{t}/", *(s.unit for s in builds if stream_of[s.table] == t)) for t in tables}
         units += [Unit(f"{HISTORY}/{t}", "indexes", t, published=True, after=built[t]) for t in self._early]
-        units += [Unit(f"{ANALYSE}/{t}", "indexes", t, published=True, after=(
-                      *built.get(t, ()), *([f"{HISTORY}/{t}"] if t in self._early else [])),
-                       statement=sql.SQL("ANALYZE {}").format(sql.SQL(self._qualified(t))).as_string(session.conn))
-                  for t in self._analysed()]
+        units += [Unit(f"{ANALYSE}/{t}", "indexes", t, statement=self._analyse(t), published=True,
+                       after=built.get(t, ())) for t in self._analysed if t not in self._early]
         units.append(Unit(FOREIGN_KEYS, "foreign keys"))
         keys = [s for s in steps if s.kind == deferred.FOREIGN_KEY]
         units += [Unit(s.unit, "foreign keys", s.table, statement=s.validate().as_string(session.conn),
@@ -145,20 +143,27 @@ class InitialLoad:
         """Whether `stream`'s history runs after the foreign keys are validated (neither early nor the knob's)."""
         return stream not in self._knob_streams() and not any(stream in s for s in self._early.values())
 
+    @cached_property
     def _analysed(self) -> list[str]:
-        """The tables the load analyses, as autoanalyze would have before week 0 (see `growth_sim.engine.checks`):
-        as soon as nothing changes them any more, beside the rest. All but the knob's, unless a history runs
-        after the foreign keys (then the first check analyses them all, once it is done)."""
+        """The tables the load analyses, as autoanalyze would have before week 0 (see `growth_sim.engine.checks`),
+        as soon as nothing changes them any more, beside the rest: all but the knob's, unless a history runs
+        after the foreign keys (then the first check analyses them all, once it is done). A table with an early
+        history is analysed at the end of its history's transaction (ANALYZE counts that transaction's rows as
+        the server's statistics will once it commits), the others once their rows and indexes are in."""
         model = self.session.model
-        streams = {op.name for op in model.history_operations()}
-        if any(self._late(s) for s in streams):
+        if any(self._late(op.name) for op in model.history_operations()):
             return []
         return sorted(model.tables - {model.size_knob})
+
+    def _analyse(self, table: str) -> str:
+        return sql.SQL("ANALYZE {}").format(sql.SQL(self._qualified(table))).as_string(self.session.conn)
 
     def _steps(self, claim: claims.Claim) -> Iterable[Step]:
         """What a worker writes for a published unit without a statement: a table's history, or rows."""
         if claim.unit.startswith(f"{HISTORY}/"):
-            return self._history(self._early[claim.stream].__contains__)
+            table = claim.stream
+            analyse = [Statement(self._analyse(table), ())] if table in self._analysed else []
+            return itertools.chain(self._history(self._early[table].__contains__), analyse)
         return self.session.inserts(claim.stream, claim.first, claim.stop, claim.widths)
 
     def _table(self, stream: str, steps: list[deferred.Deferred]) -> list[Unit]:
@@ -242,8 +247,9 @@ class InitialLoad:
         return {u.name: tier(u) * len(units) + k for k, u in enumerate(units)}
 
     def analysed(self) -> set[str]:
-        """The tables the load has analysed (its ANALYZE units done)."""
-        return {unit.removeprefix(f"{ANALYSE}/") for unit in ledger.done_units(self.session.conn, f"{ANALYSE}/")}
+        """The tables the load has analysed (with their history, or in an ANALYZE unit)."""
+        done = ledger.done_units(self.session.conn, "initial/~")
+        return {t for t in self._analysed if f"{ANALYSE}/{t}" in done or f"{HISTORY}/{t}" in done}
 
     def _check_chunks(self, units: list[Unit]) -> None:
         """Refuse to resume a load whose chunks were cut otherwise (by another version of growth-sim): the chunks

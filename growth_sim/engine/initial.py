@@ -97,7 +97,7 @@ class InitialLoad:
         built = {t: (f"initial/{t}/", *(s.unit for s in builds if stream_of[s.table] == t)) for t in tables}
         units += [Unit(f"{HISTORY}/{t}", "indexes", t, published=True, after=built[t]) for t in self._early]
         units += [Unit(f"{ANALYSE}/{t}", "indexes", t, statement=self._analyse(t), published=True,
-                       after=built.get(t, ())) for t in self._analysed if t not in self._early]
+                       after=built.get(t, ())) for t in self._to_analyse if t not in self._early]
         units.append(Unit(FOREIGN_KEYS, "foreign keys"))
         keys = [s for s in steps if s.kind == deferred.FOREIGN_KEY]
         units += [Unit(s.unit, "foreign keys", s.table, statement=s.validate().as_string(session.conn),
@@ -144,7 +144,7 @@ class InitialLoad:
         return stream not in self._knob_streams() and not any(stream in s for s in self._early.values())
 
     @cached_property
-    def _analysed(self) -> list[str]:
+    def _to_analyse(self) -> list[str]:
         """The tables the load analyses, as autoanalyze would have before week 0 (see `growth_sim.engine.checks`),
         as soon as nothing changes them any more, beside the rest: all but the knob's, unless a history runs
         after the foreign keys (then the first check analyses them all, once it is done). A table with an early
@@ -162,7 +162,7 @@ class InitialLoad:
         """What a worker writes for a published unit without a statement: a table's history, or rows."""
         if claim.unit.startswith(f"{HISTORY}/"):
             table = claim.stream
-            analyse = [Statement(self._analyse(table), ())] if table in self._analysed else []
+            analyse = [Statement(self._analyse(table), ())] if table in self._to_analyse else []
             return itertools.chain(self._history(self._early[table].__contains__), analyse)
         return self.session.inserts(claim.stream, claim.first, claim.stop, claim.widths)
 
@@ -249,7 +249,7 @@ class InitialLoad:
     def analysed(self) -> set[str]:
         """The tables the load has analysed (with their history, or in an ANALYZE unit)."""
         done = ledger.done_units(self.session.conn, "initial/~")
-        return {t for t in self._analysed if f"{ANALYSE}/{t}" in done or f"{HISTORY}/{t}" in done}
+        return {t for t in self._to_analyse if f"{ANALYSE}/{t}" in done or f"{HISTORY}/{t}" in done}
 
     def _check_chunks(self, units: list[Unit]) -> None:
         """Refuse to resume a load whose chunks were cut otherwise (by another version of growth-sim): the chunks

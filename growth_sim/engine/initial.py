@@ -77,8 +77,9 @@ class InitialLoad:
         The reference data first, then the restore path (`growth_sim.engine.deferred`): the foreign keys of
         the model's tables set aside, each table's chunks (its indexes and keys dropped once its first chunks
         calibrated its width), then each table's keys and indexes built once its chunks are written, and its
-        history's edits once they are built (`_early`), on the built indexes as the application's were; then the
-        foreign keys added and validated, the history of the other tables, and the payload knob last, so that
+        history's edits once they are built (`_early`), on the built indexes as the application's were, and each
+        table analysed once nothing changes it any more (`_to_analyse`); then the foreign keys added and
+        validated, the history of the other tables (if any), and the payload knob last, so that
         it absorbs what the rest (dead tuples included) left of the size plan. Foreign keys that refer to the
         knob's table are validated after its rows, and the history of the streams that change them (the
         model's `changed_by` of the knob) runs last.
@@ -102,7 +103,8 @@ class InitialLoad:
         keys = [s for s in steps if s.kind == deferred.FOREIGN_KEY]
         units += [Unit(s.unit, "foreign keys", s.table, statement=s.validate().as_string(session.conn),
                        published=True) for s in keys if s.parent != knob]
-        units.append(Unit(HISTORY, "history"))
+        if self._late_history:
+            units.append(Unit(HISTORY, "history"))
         units += [Unit(name, model.size_knob, model.size_knob, a, b) for name, a, b in self._chunks(model.size_knob)]
         after = [Unit(s.unit, "knob keys", s.table, statement=s.validate().as_string(session.conn), published=True)
                  for s in keys if s.parent == knob]
@@ -144,6 +146,11 @@ class InitialLoad:
         return stream not in self._knob_streams() and not any(stream in s for s in self._early.values())
 
     @cached_property
+    def _late_history(self) -> bool:
+        """Whether some of the history runs after the foreign keys (`initial/~history`)."""
+        return any(self._late(op.name) for op in self.session.model.history_operations())
+
+    @cached_property
     def _to_analyse(self) -> list[str]:
         """The tables the load analyses, as autoanalyze would have before week 0 (see `growth_sim.engine.checks`),
         as soon as nothing changes them any more, beside the rest: all but the knob's, unless a history runs
@@ -151,9 +158,7 @@ class InitialLoad:
         history is analysed at the end of its history's transaction (ANALYZE counts that transaction's rows as
         the server's statistics will once it commits), the others once their rows and indexes are in."""
         model = self.session.model
-        if any(self._late(op.name) for op in model.history_operations()):
-            return []
-        return sorted(model.tables - {model.size_knob})
+        return [] if self._late_history else sorted(model.tables - {model.size_knob})
 
     def _analyse(self, table: str) -> str:
         return sql.SQL("ANALYZE {}").format(sql.SQL(self._qualified(table))).as_string(self.session.conn)

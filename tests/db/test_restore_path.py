@@ -117,6 +117,44 @@ def test_kill_9_in_an_index_build_and_in_a_constraint_step_resumes_to_the_same_d
     assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.claims") == 0
 
 
+def test_a_table_with_an_after_trigger_has_its_history_after_the_foreign_keys(
+        fresh_db: str, cli_env: dict[str, str], shared_db: Callable[..., FixtureDatabase]):
+    reference = shared_db(INITIAL_HUNDREDTH).dsn
+    initialise(fresh_db, load_profile("taskpilot"), INITIAL_HUNDREDTH.seed, INITIAL_HUNDREDTH.scale)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:  # an AFTER trigger may read any table: no early edits
+        conn.execute("CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
+        conn.execute("CREATE TRIGGER audit AFTER UPDATE ON notifications FOR EACH ROW EXECUTE FUNCTION audit()")
+    finished = run_cli(cli_env, "advance", "--to", "initial", "--dsn", fresh_db, "--jobs", "2", "-q")
+    assert finished.returncode == 0, finished.stderr
+
+    units = dict(query(fresh_db, "SELECT unit, rows FROM growth_sim.units WHERE unit LIKE 'initial/~history%'"))
+    assert set(units) == {"initial/~history/issues", "initial/~history"}
+    assert set(units["initial/~history/issues"]) == {"issue_updates"}
+    assert set(units["initial/~history"]) == {"notification_reads"}
+    # with a history after the foreign keys, the load analyses nothing itself: the first check analyses all
+    assert scalar(fresh_db, "SELECT count(*) FROM growth_sim.units WHERE unit LIKE 'initial/~analyse/%'") == 0
+    assert query(fresh_db, "SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'public'"
+                           " AND last_analyze IS NULL") == []
+    assert content_digests(fresh_db) == content_digests(reference)
+    assert counts(fresh_db, TABLES) == counts(reference, TABLES)
+
+
+def test_the_load_analyses_each_table_once_nothing_changes_it(grown_initial: str):
+    units = {u for (u,) in query(grown_initial, "SELECT unit FROM growth_sim.units WHERE unit LIKE 'initial/~%'")}
+    assert {"initial/~history/issues", "initial/~history/notifications"} <= units  # each analysed at its end
+    assert {"initial/~analyse/comments", "initial/~analyse/users"} <= units
+    assert "initial/~analyse/attachments" not in units and "initial/~history" not in units  # the first check's
+    analysed = query(grown_initial, "SELECT t.key FROM growth_sim.measurements m, jsonb_each(m.tables) t"
+                                    " WHERE m.hour = 0 AND (t.value->>'analysed')::boolean ORDER BY 1")
+    assert [t for (t,) in analysed] == sorted(TABLES)
+    stats = dict(query(grown_initial, "SELECT relname, n_dead_tup FROM pg_stat_user_tables"
+                                      " WHERE relname IN ('issues', 'notifications')"))
+    edited = scalar(grown_initial, "SELECT (rows->>'issue_updates')::int FROM growth_sim.units"
+                                   " WHERE unit = 'initial/~history/issues'")
+    assert 0.9 * edited <= stats["issues"] <= 1.1 * edited  # ANALYZE counted the edits' dead rows once
+    assert stats["notifications"] > 0
+
+
 def test_a_load_another_version_cut_otherwise_is_not_resumed(fresh_db: str, cli_env: dict[str, str]):
     initialise(fresh_db, load_profile("taskpilot"), INITIAL_HUNDREDTH.seed, INITIAL_HUNDREDTH.scale)
     with psycopg.connect(fresh_db) as conn:  # what an interrupted load cut otherwise left: a first chunk of 999 rows

@@ -97,8 +97,8 @@ class InitialLoad:
                        after=(f"initial/{stream_of[s.table]}/",)) for s in builds]
         built = {t: (f"initial/{t}/", *(s.unit for s in builds if stream_of[s.table] == t)) for t in tables}
         units += [Unit(f"{HISTORY}/{t}", "indexes", t, published=True, after=built[t]) for t in self._early]
-        units += [Unit(f"{ANALYSE}/{t}", "indexes", t, statement=self._analyse(t), published=True,
-                       after=built.get(t, ())) for t in self._to_analyse if t not in self._early]
+        units += [Unit(f"{ANALYSE}/{t}", "indexes", t, statement=analyse, published=True, after=built.get(t, ()))
+                  for t, analyse in self._analyses.items() if t not in self._early]
         units.append(Unit(FOREIGN_KEYS, "foreign keys"))
         keys = [s for s in steps if s.kind == deferred.FOREIGN_KEY]
         units += [Unit(s.unit, "foreign keys", s.table, statement=s.validate().as_string(session.conn),
@@ -160,16 +160,25 @@ class InitialLoad:
         model = self.session.model
         return [] if self._late_history else sorted(model.tables - {model.size_knob})
 
-    def _analyse(self, table: str) -> str:
-        return sql.SQL("ANALYZE {}").format(sql.SQL(self._qualified(table))).as_string(self.session.conn)
+    @cached_property
+    def _analyses(self) -> dict[str, str]:
+        """The ANALYZE of each table the load analyses (`_to_analyse`)."""
+        return {t: sql.SQL("ANALYZE {}").format(sql.SQL(self._qualified(t))).as_string(self.session.conn)
+                for t in self._to_analyse}
 
-    def _steps(self, claim: claims.Claim) -> Iterable[Step]:
-        """What a worker writes for a published unit without a statement: a table's history, or rows."""
-        if claim.unit.startswith(f"{HISTORY}/"):
-            table = claim.stream
-            analyse = [Statement(self._analyse(table), ())] if table in self._to_analyse else []
-            return itertools.chain(self._history(self._early[table].__contains__), analyse)
-        return self.session.inserts(claim.stream, claim.first, claim.stop, claim.widths)
+    def _steps(self) -> parallel.Steps:
+        """What a worker writes for a published unit without a statement: a table's history (and its ANALYZE),
+        or rows. The catalog is read here, on the session's thread: the workers' threads have connections of their
+        own and must not use the session's."""
+        early, analyses, inserts = self._early, self._analyses, self.session.inserts
+
+        def steps(claim: claims.Claim) -> Iterable[Step]:
+            if claim.unit.startswith(f"{HISTORY}/"):
+                analyse = [Statement(analyses[claim.stream], ())] if claim.stream in analyses else []
+                return itertools.chain(self._history(early[claim.stream].__contains__), analyse)
+            return inserts(claim.stream, claim.first, claim.stop, claim.widths)
+
+        return steps
 
     def _table(self, stream: str, steps: list[deferred.Deferred]) -> list[Unit]:
         """A table's chunks: those that calibrate its width, the drop of its indexes, the published rest."""
@@ -221,7 +230,7 @@ class InitialLoad:
                 written, finished = written + rows, finished + 1
                 report(Progress("initial", finished, len(units), None, written, 0, time.monotonic() - started))
 
-        workers = parallel.Workers(session.dsn, self._steps, session.clock(0), count)
+        workers = parallel.Workers(session.dsn, self._steps(), session.clock(0), count)
         ranks = self._ranks(units)
         with workers.started(jobs):
             workers.drain(session.conn)  # what an interrupted run published, before anything is published again
@@ -333,5 +342,5 @@ class InitialLoad:
         def leader_loading(conn: psycopg.Connection) -> bool:
             return ledger.lock_holder(conn) is not None and ledger.clock_hour(conn) is None
 
-        parallel.Workers(session.dsn, self._steps, session.clock(0), count).run(session.conn, jobs,
+        parallel.Workers(session.dsn, self._steps(), session.clock(0), count).run(session.conn, jobs,
                                                                                    leader_loading)

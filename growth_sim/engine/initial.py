@@ -15,6 +15,7 @@ import itertools
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -97,8 +98,9 @@ class InitialLoad:
                        after=(f"initial/{stream_of[s.table]}/",)) for s in builds]
         built = {t: (f"initial/{t}/", *(s.unit for s in builds if stream_of[s.table] == t)) for t in tables}
         units += [Unit(f"{HISTORY}/{t}", "indexes", t, published=True, after=built[t]) for t in self._early]
-        units += [Unit(f"{ANALYSE}/{t}", "indexes", t, statement=analyse, published=True, after=built.get(t, ()))
-                  for t, analyse in self._analyses.items() if t not in self._early]
+        units += [Unit(f"{ANALYSE}/{t}", "indexes", t, statement=self._analyse(t), published=True,
+                       after=(*built.get(t, ()), *([f"{HISTORY}/{t}"] if t in self._early else [])))
+                  for t in self._to_analyse]
         units.append(Unit(FOREIGN_KEYS, "foreign keys"))
         keys = [s for s in steps if s.kind == deferred.FOREIGN_KEY]
         units += [Unit(s.unit, "foreign keys", s.table, statement=s.validate().as_string(session.conn),
@@ -108,8 +110,8 @@ class InitialLoad:
         units += [Unit(name, model.size_knob, model.size_knob, a, b) for name, a, b in self._chunks(model.size_knob)]
         after = [Unit(s.unit, "knob keys", s.table, statement=s.validate().as_string(session.conn), published=True)
                  for s in keys if s.parent == knob]
-        if after or self._knob_streams():  # the load ends with a unit of the session's, which sets the clock
-            after.append(Unit(KNOB_HISTORY, "knob history"))
+        if after or self._knob_streams() or units[-1].published:  # the load ends with a unit of the session's,
+            after.append(Unit(KNOB_HISTORY, "knob history"))  # which sets the clock
         return units + after
 
     def _knob_streams(self) -> frozenset[str]:
@@ -123,13 +125,15 @@ class InitialLoad:
         others, with the streams of that history.
 
         Only for a model whose rows point to parents that are never deleted (`Model.keys_by_construction`: the
-        history changes no key a foreign key set aside would check) and on a table whose triggers are all
-        BEFORE ... FOR EACH ROW (they compute the row they fire for, and read no table still being written).
+        history changes no key a foreign key set aside would check, and a table's statements read that table
+        only), on a table whose triggers are all BEFORE ... FOR EACH ROW (they compute the row they fire for, and
+        read no table still being written), and for streams `changed_by` gives to that table alone.
         """
         model = self.session.model
         if not model.keys_by_construction:
             return {}
-        streams = {t: frozenset(s) - self._knob_streams() for t, s in model.changed_by.items()
+        shared = {s for s, n in Counter(s for ss in model.changed_by.values() for s in ss).items() if n > 1}
+        streams = {t: frozenset(s) - self._knob_streams() - shared for t, s in model.changed_by.items()
                    if t != model.size_knob and t in model.insert_order}
         triggered = deferred.with_other_triggers(self.session.conn, list(streams))
         return {t: s for t, s in streams.items() if s and t not in triggered}
@@ -153,29 +157,24 @@ class InitialLoad:
     @cached_property
     def _to_analyse(self) -> list[str]:
         """The tables the load analyses, as autoanalyze would have before week 0 (see `growth_sim.engine.checks`),
-        as soon as nothing changes them any more, beside the rest: all but the knob's, unless a history runs
-        after the foreign keys (then the first check analyses them all, once it is done). A table with an early
-        history is analysed at the end of its history's transaction (ANALYZE counts that transaction's rows as
-        the server's statistics will once it commits), the others once their rows and indexes are in."""
+        as soon as nothing changes them any more (their rows and indexes in, their early history done), beside
+        the rest: all but the knob's, unless a history runs after the foreign keys (then the first check analyses
+        them all, once it is done)."""
         model = self.session.model
         return [] if self._late_history else sorted(model.tables - {model.size_knob})
 
-    @cached_property
-    def _analyses(self) -> dict[str, str]:
-        """The ANALYZE of each table the load analyses (`_to_analyse`)."""
-        return {t: sql.SQL("ANALYZE {}").format(sql.SQL(self._qualified(t))).as_string(self.session.conn)
-                for t in self._to_analyse}
+    def _analyse(self, table: str) -> str:
+        return sql.SQL("ANALYZE {}").format(sql.SQL(self._qualified(table))).as_string(self.session.conn)
 
     def _steps(self) -> parallel.Steps:
-        """What a worker writes for a published unit without a statement: a table's history (and its ANALYZE),
-        or rows. The catalog is read here, on the session's thread: the workers' threads have connections of their
-        own and must not use the session's."""
-        early, analyses, inserts = self._early, self._analyses, self.session.inserts
+        """What a worker writes for a published unit without a statement: a table's history, or rows. What it
+        reads of the catalog is read here, on the session's thread: the workers' threads have connections of
+        their own and must not use the session's."""
+        early, inserts = self._early, self.session.inserts
 
         def steps(claim: claims.Claim) -> Iterable[Step]:
             if claim.unit.startswith(f"{HISTORY}/"):
-                analyse = [Statement(analyses[claim.stream], ())] if claim.stream in analyses else []
-                return itertools.chain(self._history(early[claim.stream].__contains__), analyse)
+                return self._history(early[claim.stream].__contains__)
             return inserts(claim.stream, claim.first, claim.stop, claim.widths)
 
         return steps
@@ -261,9 +260,8 @@ class InitialLoad:
         return {u.name: tier(u) * len(units) + k for k, u in enumerate(units)}
 
     def analysed(self) -> set[str]:
-        """The tables the load has analysed (with their history, or in an ANALYZE unit)."""
-        done = ledger.done_units(self.session.conn, "initial/~")
-        return {t for t in self._to_analyse if f"{ANALYSE}/{t}" in done or f"{HISTORY}/{t}" in done}
+        """The tables the load has analysed (their ANALYZE units done)."""
+        return {unit.removeprefix(f"{ANALYSE}/") for unit in ledger.done_units(self.session.conn, f"{ANALYSE}/")}
 
     def _check_chunks(self, units: list[Unit]) -> None:
         """Refuse to resume a load whose chunks were cut otherwise (by another version of growth-sim): the chunks

@@ -93,7 +93,9 @@ class Model(Protocol):
     @property
     def keys_by_construction(self) -> bool:
         """Whether every row the hours insert points to parents that exist when it is written and are never
-        deleted (so it needs no foreign key check by the server, see `growth_sim.engine.session.Session.unchecked`)."""
+        deleted (so it needs no foreign key check by the server, see `growth_sim.engine.session.Session.unchecked`),
+        and the history's statements of a table's `changed_by` streams read no other table (the initial load runs
+        them as soon as that table is written, beside the COPY of the others)."""
         ...
 
     @property

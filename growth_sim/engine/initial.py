@@ -205,7 +205,13 @@ class InitialLoad:
                              [model.size_knob])
 
     def _qualified(self, table: str) -> str:
-        return self.session.conn.execute("SELECT %s::regclass::text", (table,)).fetchone()[0]
+        return self._names[table]
+
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        """Each table of the model as regclass prints it (qualified where the search_path does not find it)."""
+        return dict(self.session.conn.execute("SELECT t, t::regclass::text FROM unnest(%s::text[]) AS t",
+                                              (sorted(self.session.model.tables),)).fetchall())
 
     def load(self, report: Callable[[Progress], None], jobs: int = 1) -> None:
         """Write the initial units not done yet; published units go to `jobs` workers.
